@@ -1,0 +1,62 @@
+"""The one place that knows where the data files live.
+
+An installed wheel carries the data folders inside the package (``welfare_kg/data/``);
+a source checkout or editable install finds them at the repository root.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_FOLDERS = ("ontology", "graph", "queries", "viz")
+
+
+def data_root() -> Path:
+    packaged = Path(__file__).parent / "data"
+    if (packaged / "ontology").is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2]
+
+
+def ontology_dir() -> Path:
+    return data_root() / "ontology"
+
+
+def graph_dir() -> Path:
+    return data_root() / "graph"
+
+
+def queries_dir() -> Path:
+    return data_root() / "queries"
+
+
+def viz_dir() -> Path:
+    return data_root() / "viz"
+
+
+def shapes_file() -> Path:
+    return ontology_dir() / "shapes.ttl"
+
+
+def ontology_files() -> list[Path]:
+    """OWL ontology and SKOS schemes; the SHACL shapes are not data and stay out."""
+    return sorted(p for p in ontology_dir().glob("*.ttl") if p != shapes_file())
+
+
+def graph_files() -> list[Path]:
+    return sorted(graph_dir().glob("*.ttl"))
+
+
+def source_files() -> list[Path]:
+    """Every Turtle file that goes into the store, ontology first."""
+    return ontology_files() + graph_files()
+
+
+def query_files() -> list[Path]:
+    return sorted(queries_dir().glob("*.rq"))
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "welfare-kg"
