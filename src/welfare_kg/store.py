@@ -96,10 +96,14 @@ def open_dataset(cache_dir: Path | None = None) -> Dataset:
     return dataset
 
 
+def oxigraph(dataset: Dataset) -> ox.Store:
+    """The pyoxigraph store behind an rdflib Dataset opened by :func:`open_dataset`."""
+    return dataset.store._inner  # noqa: SLF001 - oxrdflib exposes no public accessor
+
+
 def union_graph(dataset: Dataset) -> Graph:
     """Copy every triple of every named graph into one in-memory rdflib Graph."""
-    triples = dataset.store._inner.query(  # noqa: SLF001 - oxrdflib exposes no public handle
-        "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+    triples = oxigraph(dataset).query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
     graph = Graph()
     graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
     bind_prefixes(graph)

@@ -1,0 +1,38 @@
+# Quick start on a fresh machine with Python 3.11: `make run`, then `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DIST   := dist
+KG     := $(BIN)/welfare-kg
+
+.PHONY: run test build validate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(KG) build
+	$(KG) validate
+	$(KG) queries --run -o $(DIST)/queries
+	$(KG) export --format turtle -o $(DIST)/welfare-kg.ttl
+	$(KG) export --format turtle --public -o $(DIST)/welfare-kg-public.ttl
+	$(KG) export --format nt --public -o $(DIST)/welfare-kg-public.nt
+	$(KG) export --format jsonld --public -o $(DIST)/welfare-kg-public.jsonld
+	$(KG) export --format xml --public -o $(DIST)/welfare-kg-public.rdf
+	$(KG) export --format trig --public -o $(DIST)/welfare-kg-public.trig
+	$(KG) stats
+	@echo
+	@echo "Done. Query results: $(DIST)/queries/*.csv"
+	@echo "      Full export (with personal data): $(DIST)/welfare-kg.ttl"
+	@echo "      Public exports: $(DIST)/welfare-kg-public.{ttl,nt,jsonld,rdf,trig}"
+	@echo "      Try: $(KG) query cq02-partners-of --param org=organisation:mops-gdynia"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(DIST) build

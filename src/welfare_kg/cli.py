@@ -1,0 +1,163 @@
+"""``welfare-kg``: a thin command line over the library functions.
+
+Exit codes: 0 ok, 1 invalid data (validation failed), 2 usage or load error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__, export, queries, results, stats, store
+from .errors import EXIT_INVALID, EXIT_OK, UsageError, WelfareKGError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed the usage line already
+        return int(exit_.code or 0)
+    try:
+        return args.handler(args)
+    except WelfareKGError as error:
+        print(f"welfare-kg: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="welfare-kg",
+        description="Knowledge graph of Polish social-welfare institutions, their partners, methods and funding.")
+    parser.add_argument("--version", action="version", version=f"welfare-kg {__version__}")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="where the built store lives (default: $XDG_CACHE_HOME/welfare-kg)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = sub.add_parser("build", help="build the store from ontology/ and graph/ (automatic when they change)")
+    build.add_argument("--force", action="store_true", help="rebuild even if the store is up to date")
+    build.set_defaults(handler=cmd_build)
+
+    validate = sub.add_parser("validate", help="check the graph against the SHACL shapes and check-*.rq queries")
+    validate.add_argument("--format", choices=("text", "turtle", "json"), default="text")
+    validate.set_defaults(handler=cmd_validate)
+
+    listing = sub.add_parser("queries", help="list the query catalogue, or run all of it")
+    listing.add_argument("--run", action="store_true", help="run every catalogue query with its defaults")
+    listing.add_argument("-o", "--output-dir", type=Path,
+                         help="with --run: write each result as SPARQL CSV into this folder")
+    listing.set_defaults(handler=cmd_queries)
+
+    query = sub.add_parser("query", help="run one query: a catalogue name, an .rq file, or - for stdin")
+    query.add_argument("query", metavar="NAME|FILE|-")
+    query.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="bind a parameter (IRI, prefixed name or literal); repeatable")
+    query.add_argument("--format", choices=results.FORMATS, default="table")
+    query.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    query.set_defaults(handler=cmd_query)
+
+    exporter = sub.add_parser("export", help="write the ontology plus the graph as RDF")
+    exporter.add_argument("--format", choices=tuple(export.FORMATS), default="turtle")
+    exporter.add_argument("--public", action="store_true", help="leave out everything marked as personal data")
+    exporter.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    exporter.set_defaults(handler=cmd_export)
+
+    statistics = sub.add_parser("stats", help="triples, entities per class, projects per institution")
+    statistics.add_argument("--format", choices=("text", "json"), default="text")
+    statistics.set_defaults(handler=cmd_stats)
+    return parser
+
+
+def emit(text: str | bytes, output: Path | None) -> None:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        export.write_atomic(output, data)
+
+
+def cmd_build(args) -> int:
+    path = store.build_store(args.cache_dir, force=args.force)
+    dataset = store.open_dataset(args.cache_dir)
+    count = len(store.oxigraph(dataset))
+    print(f"store: {path} ({count} quads)")
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    from .validate import format_report, validate_graph
+
+    report = validate_graph(store.union_graph(store.open_dataset(args.cache_dir)))
+    sys.stdout.write(format_report(report, args.format))
+    return EXIT_OK if report.conforms else EXIT_INVALID
+
+
+def cmd_queries(args) -> int:
+    catalogue = queries.catalogue()
+    if not args.run:
+        for item in catalogue:
+            params = ", ".join(f"{p.name}={p.default}" for p in item.parameters)
+            print(f"{item.name:28s} {item.summary}" + (f"  [{params}]" if params else ""))
+        return EXIT_OK
+    dataset = store.open_dataset(args.cache_dir)
+    for item in catalogue:
+        result = queries.run(dataset, item)
+        text = results.format_result(result, "csv", dataset.namespace_manager)
+        count = len(text.splitlines()) - 1
+        if args.output_dir:
+            target = args.output_dir / f"{item.name}.csv"
+            export.write_atomic(target, text.encode("utf-8"))
+            print(f"{item.name:28s} {count:4d} rows  -> {target}")
+        else:
+            print(f"{item.name:28s} {count:4d} rows")
+    return EXIT_OK
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--param expects NAME=VALUE, got '{pair}'")
+        params[name.strip()] = value
+    return params
+
+
+def cmd_query(args) -> int:
+    stdin_text = sys.stdin.read() if args.query == "-" else None
+    item = queries.resolve(args.query, stdin_text)
+    dataset = store.open_dataset(args.cache_dir)
+    result = queries.run(dataset, item, parse_params(args.param))
+    if result.type == "CONSTRUCT":
+        emit(result.graph.serialize(format="longturtle", encoding="utf-8"), args.output)
+    else:
+        emit(results.format_result(result, args.format, dataset.namespace_manager), args.output)
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    dataset = store.open_dataset(args.cache_dir)
+    data = export.serialize(export.named_graphs(store.oxigraph(dataset)), args.format, public=args.public)
+    emit(data, args.output)
+    if args.output:
+        print(f"wrote {args.output} ({len(data)} bytes, {args.format}{', public' if args.public else ''})",
+              file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_stats(args) -> int:
+    figures = stats.compute(store.open_dataset(args.cache_dir))
+    if args.format == "json":
+        emit(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", None)
+    else:
+        emit(stats.format_text(figures), None)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

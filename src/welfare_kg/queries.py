@@ -1,0 +1,203 @@
+"""The query catalogue: ``queries/*.rq`` files with grlc-style ``#+`` metadata headers.
+
+A header is a small YAML subset::
+
+    #+ summary: Every project with its lead, period and budget
+    #+ description: One row per project and lead organisation.
+    #+ tags:
+    #+   - projects
+    #+ defaults:
+    #+   - org: organisation:mops-gdynia
+
+Parameters are variables named ``?_NAME_TYPE`` in the query (TYPE is ``iri``,
+``integer`` or ``literal``); each value is turned into a checked RDF term first and bound
+in a VALUES block (see :func:`with_bindings`), never pasted into the text as given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Literal, URIRef
+from rdflib.query import Result
+
+from . import resources
+from .errors import UsageError
+from .namespaces import PREFIXES
+
+PARAMETER = re.compile(r"\?_([A-Za-z][A-Za-z0-9]*)_(iri|integer|literal)\b")
+ABSOLUTE_IRI = re.compile(r"^[a-z][a-z0-9+.-]*:[^\s<>\"{}|\\^`]+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    kind: str
+    default: str | None
+
+    @property
+    def variable(self) -> str:
+        return f"_{self.name}_{self.kind}"
+
+
+@dataclass(frozen=True)
+class CatalogueQuery:
+    name: str
+    path: Path | None
+    text: str
+    summary: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    parameters: tuple[Parameter, ...] = field(default_factory=tuple)
+
+    @property
+    def is_check(self) -> bool:
+        return self.name.startswith("check-")
+
+
+def parse_header(text: str) -> dict:
+    """Read the ``#+`` lines: scalars, lists of scalars, and lists of one-key mappings."""
+    header: dict = {}
+    current: str | None = None
+    for line in text.splitlines():
+        if not line.startswith("#+"):
+            continue
+        body = line[2:].rstrip()
+        item = body.strip()
+        if item.startswith("- ") and current is not None:
+            value = item[2:].strip()
+            key, sep, rest = value.partition(":")
+            if sep and current == "defaults":
+                header.setdefault(current, {})[key.strip()] = rest.strip()
+            else:
+                header.setdefault(current, []).append(value)
+            continue
+        key, sep, value = item.partition(":")
+        if not sep:
+            continue
+        current = key.strip()
+        if value.strip():
+            header[current] = value.strip()
+    return header
+
+
+def load_query(path: Path, name: str | None = None) -> CatalogueQuery:
+    text = path.read_text(encoding="utf-8")
+    return query_from_text(text, name or path.stem, path)
+
+
+def query_from_text(text: str, name: str, path: Path | None = None) -> CatalogueQuery:
+    header = parse_header(text)
+    defaults = header.get("defaults", {})
+    seen: dict[str, Parameter] = {}
+    for match in PARAMETER.finditer(text):
+        pname, kind = match.group(1), match.group(2)
+        seen.setdefault(pname, Parameter(pname, kind, defaults.get(pname)))
+    tags = header.get("tags", [])
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",") if t.strip()]
+    return CatalogueQuery(
+        name=name, path=path, text=text,
+        summary=header.get("summary", ""), description=header.get("description", ""),
+        tags=tuple(tags), parameters=tuple(seen.values()),
+    )
+
+
+def catalogue(*, include_checks: bool = False) -> list[CatalogueQuery]:
+    queries = [load_query(path) for path in resources.query_files()]
+    return [q for q in queries if include_checks or not q.is_check]
+
+
+def resolve(name_or_file: str, stdin_text: str | None = None) -> CatalogueQuery:
+    """A catalogue name, a path to an ``.rq`` file, or ``-`` for standard input."""
+    if name_or_file == "-":
+        return query_from_text(stdin_text or "", "stdin")
+    by_name = {q.name: q for q in catalogue(include_checks=True)}
+    if name_or_file in by_name:
+        return by_name[name_or_file]
+    path = Path(name_or_file)
+    if path.suffix == ".rq" or path.is_file():
+        if not path.is_file():
+            raise UsageError(f"{path}: no such query file")
+        return load_query(path)
+    names = ", ".join(sorted(n for n in by_name if not n.startswith("check-")))
+    raise UsageError(f"unknown query '{name_or_file}'; the catalogue has: {names}")
+
+
+def expand_iri(value: str, parameter: str) -> URIRef:
+    """Accept ``<iri>``, an absolute IRI, or a prefixed name with a known prefix."""
+    value = value.strip().removeprefix("<").removesuffix(">")
+    prefix, sep, local = value.partition(":")
+    if sep and prefix in PREFIXES:
+        value = PREFIXES[prefix] + local
+    elif "://" not in value and not value.startswith("urn:"):
+        known = ", ".join(sorted(PREFIXES))
+        raise UsageError(f"parameter {parameter}: '{value}' is neither an absolute IRI "
+                         f"nor a prefixed name with a known prefix ({known})")
+    if not ABSOLUTE_IRI.match(value):
+        raise UsageError(f"parameter {parameter}: '{value}' is not a valid IRI")
+    return URIRef(value)
+
+
+def to_term(parameter: Parameter, value: str):
+    if parameter.kind == "iri":
+        return expand_iri(value, parameter.name)
+    if parameter.kind == "integer":
+        try:
+            return Literal(int(value))
+        except ValueError:
+            raise UsageError(f"parameter {parameter.name}: '{value}' is not an integer") from None
+    return Literal(value)
+
+
+def bindings_for(query: CatalogueQuery, given: dict[str, str]) -> dict[str, object]:
+    known = {p.name: p for p in query.parameters}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        expected = ", ".join(sorted(known)) or "none"
+        raise UsageError(f"{query.name}: unknown parameter {', '.join(unknown)} (expected: {expected})")
+    bindings = {}
+    for parameter in query.parameters:
+        value = given.get(parameter.name, parameter.default)
+        if value is None:
+            raise UsageError(f"{query.name}: parameter {parameter.name} needs a value (--param {parameter.name}=…)")
+        bindings[parameter.variable] = to_term(parameter, value)
+    return bindings
+
+
+# IRIs, strings and comments, so that a '#' or '{' inside them is not mistaken for syntax.
+_LEXICAL = re.compile(r"""<[^<>"{}|^`\\\s]*>|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|#[^\n]*""")
+_WHERE_OPEN = re.compile(r"\bWHERE\s*\{|\b(?:SELECT|ASK|DESCRIBE)\b[^{]*\{", re.IGNORECASE)
+
+
+def with_bindings(text: str, bindings: dict[str, object]) -> str:
+    """Bind parameters with a VALUES block opening the query's outer WHERE group.
+
+    Oxigraph substitutes only projected variables (SEP-0007), and parameters such as
+    ``?_year_integer`` live in filters; a VALUES row at the top of the group binds them
+    for every pattern and filter in it. Values are rdflib terms written in N-Triples
+    syntax, so no user text reaches the query unescaped.
+    """
+    if not bindings:
+        return text
+    masked = _LEXICAL.sub(lambda m: "#" * len(m.group()) if m.group().startswith("#") else "x" * len(m.group()), text)
+    match = _WHERE_OPEN.search(masked)
+    if match is None:
+        raise UsageError("cannot bind parameters: the query has no WHERE group")
+    names = " ".join(f"?{name}" for name in bindings)
+    values = " ".join(term.n3() for term in bindings.values())
+    return f"{text[:match.end()]}\n  VALUES ({names}) {{ ({values}) }}{text[match.end():]}"
+
+
+def run(dataset, query: CatalogueQuery, params: dict[str, str] | None = None) -> Result:
+    """Run a catalogue query against the store; SPARQL errors become one-line UsageErrors."""
+    text = with_bindings(query.text, bindings_for(query, params or {}))
+    try:
+        return dataset.query(text)
+    except SyntaxError as error:
+        where = f" at line {error.lineno}, column {error.offset}" if error.lineno else ""
+        raise UsageError(f"{query.name}: invalid SPARQL{where}: {error.msg}") from None
+    except (ValueError, OSError, RuntimeError) as error:
+        raise UsageError(f"{query.name}: query failed: {error}") from None

@@ -1,0 +1,40 @@
+"""Shared fixtures: the real store, built once per test session in a private cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Namespace
+
+from welfare_kg import store
+
+TESTS_DIR = Path(__file__).parent
+DATA_DIR = TESTS_DIR / "data"
+
+BASE = "https://w3id.org/welfare-kg/"
+PROJECT = Namespace(BASE + "id/project/")
+ORG = Namespace(BASE + "id/organisation/")
+METHOD = Namespace(BASE + "vocab/method/")
+ROLE = Namespace(BASE + "vocab/role/")
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def dataset(cache_dir):
+    return store.open_dataset(cache_dir)
+
+
+@pytest.fixture(scope="session")
+def graph(dataset) -> Graph:
+    """Ontology, vocabularies and curated graph as one in-memory graph (read-only by convention)."""
+    return store.union_graph(dataset)
+
+
+def ask(graph_or_dataset, query: str) -> bool:
+    """Run an ASK query with the project's prefixes."""
+    return bool(graph_or_dataset.query(query).askAnswer)

@@ -1,0 +1,187 @@
+"""Each catalogue question answered against the facts of the five source documents."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from rdflib import Literal, URIRef
+from rdflib.namespace import XSD
+
+from welfare_kg import queries
+
+from conftest import BASE, ORG, PROJECT
+
+ERASMUS = PROJECT["mops-gdynia-erasmus-job-shadowing-2019"]
+STANDARDS = PROJECT["standardy-uslug-pomocy-i-integracji-2009"]
+SAMI_SOBIE = PROJECT["sami-sobie-2006"]
+SYSTEMIC = PROJECT["mops-gdynia-systemic-project-2008"]
+CAL = PROJECT["mops-gdynia-cal-community-organising-2002"]
+ALL_PROJECTS = {ERASMUS, STANDARDS, SAMI_SOBIE, SYSTEMIC, CAL}
+METHOD_SCHEME = URIRef(BASE + "vocab/method")
+
+EXPECTED_VARIABLES = {
+    "cq01-projects": ["project", "label", "lead", "start", "end", "budget", "cofinancing", "currency"],
+    "cq02-partners-of": ["partner", "partnerLabel", "country", "project"],
+    "cq03-methods-by-project": ["method", "methodLabel", "project", "institution"],
+    "cq04-funding-by-programme": ["programme", "programmeLabel", "currency", "projects", "budget", "cofinancing"],
+    "cq05-active-in-year": ["project", "label", "start", "end"],
+    "cq06-lasting-results": ["project", "result", "resultLabel"],
+    "cq07-timeline": ["project", "label", "start", "end"],
+    "cq08-participants": ["project", "count", "who"],
+    "cq09-funding-chain": ["project", "fund", "programme", "priority", "measure"],
+    "cq10-method-taxonomy": ["method", "methodLabel", "broader", "related"],
+    "cq11-sources": ["project", "source"],
+    "cq12-institutions": ["org", "label", "type", "city", "parentOrg"],
+}
+
+
+def run(dataset, name, **params):
+    result = queries.run(dataset, queries.resolve(name), {k: str(v) for k, v in params.items()})
+    variables = [str(v) for v in result.vars]
+    return [dict(zip(variables, row)) for row in result]
+
+
+def test_catalogue_has_every_question_with_a_summary():
+    names = {q.name: q for q in queries.catalogue()}
+    assert set(EXPECTED_VARIABLES) <= set(names)
+    for name in EXPECTED_VARIABLES:
+        assert names[name].summary, f"{name} has no #+ summary"
+        assert names[name].description, f"{name} has no #+ description"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_VARIABLES))
+def test_result_variables_are_exactly_as_documented(dataset, name):
+    result = queries.run(dataset, queries.resolve(name))
+    assert [str(v) for v in result.vars] == EXPECTED_VARIABLES[name]
+    assert len(list(result)) > 0
+
+
+def test_cq01_every_project_with_budget_and_precision_kept(dataset):
+    rows = run(dataset, "cq01-projects")
+    assert {r["project"] for r in rows} == ALL_PROJECTS
+    erasmus = next(r for r in rows if r["project"] == ERASMUS)
+    assert erasmus["lead"] == ORG["mops-gdynia"]
+    assert erasmus["start"] == Literal("2019-12", datatype=XSD.gYearMonth)
+    assert erasmus["end"] == Literal("2021-11", datatype=XSD.gYearMonth)
+    assert erasmus["budget"].toPython() == Decimal("33826.00")
+    assert erasmus["cofinancing"].toPython() == Decimal("26502.00")
+    assert str(erasmus["currency"]) == "EUR"
+    systemic = next(r for r in rows if r["project"] == SYSTEMIC)
+    assert systemic["budget"].toPython() == Decimal("15707281.20")
+    assert systemic["cofinancing"].toPython() == Decimal("13952247.93")
+    assert str(systemic["currency"]) == "PLN"
+    sami = next(r for r in rows if r["project"] == SAMI_SOBIE)
+    assert sami["start"] == Literal("2006-05-04", datatype=XSD.date)
+    assert sami["lead"] == ORG["mopr-lublin"]
+    cal_leads = {r["lead"] for r in rows if r["project"] == CAL}
+    assert cal_leads == {ORG[f"mops-gdynia-dops-{n}"] for n in range(1, 5)}
+    assert next(r for r in rows if r["project"] == STANDARDS).get("lead") is None
+
+
+def test_cq02_partners_of_mops_gdynia_is_proxima_in_slovakia(dataset):
+    rows = run(dataset, "cq02-partners-of")
+    assert [(r["partner"], r["project"]) for r in rows] == [(ORG["mvo-proxima"], ERASMUS)]
+    assert str(rows[0]["country"]).endswith("/SVK")
+
+
+def test_cq02_partners_of_cal_are_isp_and_mopr_gdansk(dataset):
+    rows = run(dataset, "cq02-partners-of", org="organisation:stowarzyszenie-cal")
+    assert {r["partner"] for r in rows} == {ORG["fundacja-isp"], ORG["mopr-gdansk"]}
+    assert {r["project"] for r in rows} == {STANDARDS}
+
+
+def test_cq03_methods_link_projects_and_institutions(dataset):
+    rows = run(dataset, "cq03-methods-by-project")
+    pairs = {(r["method"].split("/")[-1], r["project"]) for r in rows}
+    assert ("job-shadowing", ERASMUS) in pairs
+    assert ("cal-method", CAL) in pairs
+    assert ("three-tier-social-work", SYSTEMIC) in pairs
+    assert ("family-assistance", SYSTEMIC) in pairs
+    assert ("community-social-work-standard", STANDARDS) in pairs
+    institutions = {r["institution"] for r in rows if r["project"] == STANDARDS}
+    assert institutions == {ORG["stowarzyszenie-cal"], ORG["fundacja-isp"]}
+
+
+def test_cq04_money_is_never_summed_across_currencies(dataset):
+    rows = run(dataset, "cq04-funding-by-programme")
+    by_key = {(r["programme"].split("/")[-1], str(r.get("currency") or "")): r for r in rows}
+    erasmus = by_key[("erasmus-plus", "EUR")]
+    assert erasmus["budget"].toPython() == Decimal("33826.00")
+    assert int(erasmus["projects"]) == 1
+    esf = by_key[("esf", "PLN")]
+    assert esf["cofinancing"].toPython() == Decimal("13952247.93")
+    for row in rows:
+        assert row.get("budget") is None or row.get("currency") is not None
+    assert ("po-kl", "") in by_key and ("spo-rzl", "") in by_key
+
+
+@pytest.mark.parametrize("year, expected", [
+    (2010, {STANDARDS, SYSTEMIC}),
+    (2006, {SAMI_SOBIE, CAL}),
+    (2020, {ERASMUS}),
+    (2015, set()),
+])
+def test_cq05_active_in_year_compares_years_at_any_precision(dataset, year, expected):
+    assert {r["project"] for r in run(dataset, "cq05-active-in-year", year=year)} == expected
+
+
+def test_cq06_lasting_results_include_units_and_roles(dataset):
+    rows = run(dataset, "cq06-lasting-results")
+    results = {(r["project"], r["result"]) for r in rows}
+    assert (SYSTEMIC, ORG["mops-gdynia-intensive-family-social-work-team"]) in results
+    assert (SYSTEMIC, ORG["mops-gdynia-disability-counselling-activation-team"]) in results
+    assert (SYSTEMIC, URIRef(BASE + "vocab/role/family-assistant")) in results
+    assert (STANDARDS, URIRef(BASE + "vocab/role/local-social-politician")) in results
+    assert (CAL, ORG["mops-gdynia-citizen-information-points"]) in results
+
+
+def test_cq07_timeline_is_in_start_order(dataset):
+    rows = run(dataset, "cq07-timeline")
+    assert [r["project"] for r in rows] == [CAL, SAMI_SOBIE, SYSTEMIC, STANDARDS, ERASMUS]
+
+
+def test_cq08_participant_counts_from_the_documents(dataset):
+    counts = {(r["project"], int(r["count"])) for r in run(dataset, "cq08-participants")}
+    assert {(ERASMUS, 21), (STANDARDS, 3000), (STANDARDS, 2), (SAMI_SOBIE, 80), (SYSTEMIC, 1326)} <= counts
+
+
+def test_cq09_funding_chain_reads_fund_to_measure(dataset):
+    rows = {r["project"]: r for r in run(dataset, "cq09-funding-chain")}
+    standards = rows[STANDARDS]
+    assert str(standards["measure"]).startswith("Działanie 1.2")
+    assert str(standards["priority"]).startswith("Priorytet I")
+    assert str(standards["programme"]) == "Program Operacyjny Kapitał Ludzki"
+    assert str(standards["fund"]) == "Europejski Fundusz Społeczny"
+    assert str(rows[SAMI_SOBIE]["measure"]).startswith("Działanie 1.5")
+    assert str(rows[ERASMUS]["programme"]) == "Erasmus+"
+    assert rows[ERASMUS].get("fund") is None
+    assert str(rows[SYSTEMIC]["fund"]) == "Europejski Fundusz Społeczny"
+    assert rows[SYSTEMIC].get("programme") is None and rows[SYSTEMIC].get("measure") is None
+
+
+def test_cq10_three_tier_model_has_its_three_levels(dataset):
+    rows = run(dataset, "cq10-method-taxonomy")
+    narrower = {r["method"].split("/")[-1] for r in rows
+                if r.get("broader") is not None and r["broader"].endswith("/three-tier-social-work")}
+    assert narrower == {"intensive-social-work", "deepened-social-work", "regular-social-work"}
+    assert any(r["method"].endswith("/cal-method") and r["broader"].endswith("/community-social-work") for r in rows)
+
+
+def test_cq11_every_project_has_its_source_document(dataset):
+    rows = run(dataset, "cq11-sources")
+    sources = {r["project"]: str(r["source"]).rsplit("/", 1)[-1] for r in rows}
+    assert sources == {
+        ERASMUS: "000-b867f87ad8e13151", STANDARDS: "001-8a9b980c5aac5610", SAMI_SOBIE: "002-f8c82852a6f100af",
+        SYSTEMIC: "003-2c2b91088d8d6981", CAL: "004-f019134a6906dbe2",
+    }
+
+
+def test_cq12_institutions_with_city_and_parent(dataset):
+    rows = {r["org"]: r for r in run(dataset, "cq12-institutions")}
+    assert str(rows[ORG["mops-gdynia"]]["city"]) == "Gdynia"
+    assert str(rows[ORG["mopr-lublin"]]["city"]) == "Lublin"
+    for n in range(1, 5):
+        assert rows[ORG[f"mops-gdynia-dops-{n}"]]["parentOrg"] == ORG["mops-gdynia"]
+    assert rows[ORG["mops-gdynia-intensive-family-social-work-team"]]["parentOrg"] == ORG["mops-gdynia"]
+    assert rows[ORG["mvo-proxima"]]["type"].endswith("/foreign-ngo")

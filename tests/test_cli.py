@@ -1,0 +1,130 @@
+"""The command line, called in-process: exit codes, formats and one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from welfare_kg import resources
+from welfare_kg.cli import main
+
+
+def run_cli(capsys, cache_dir, *argv):
+    code = main(["--cache-dir", str(cache_dir), *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_queries_lists_the_catalogue_with_defaults(capsys, cache_dir):
+    code, out, _ = run_cli(capsys, cache_dir, "queries")
+    assert code == 0
+    assert "cq01-projects" in out and "cq12-institutions" in out
+    assert "org=organisation:mops-gdynia" in out and "year=2010" in out
+    assert "check-" not in out
+
+
+def test_query_csv_is_sparql_csv_with_header(capsys, cache_dir):
+    code, out, _ = run_cli(capsys, cache_dir, "query", "cq07-timeline", "--format", "csv")
+    assert code == 0
+    table = list(csv.reader(io.StringIO(out)))
+    assert table[0] == ["project", "label", "start", "end"]
+    assert len(table) == 6
+    assert table[1][0] == "https://w3id.org/welfare-kg/id/project/mops-gdynia-cal-community-organising-2002"
+
+
+def test_query_tsv_uses_rdf_term_syntax(capsys, cache_dir):
+    code, out, _ = run_cli(capsys, cache_dir, "query", "cq05-active-in-year", "--param", "year=2020", "--format", "tsv")
+    assert code == 0
+    header, row = out.splitlines()
+    assert header.split("\t") == ["?project", "?label", "?start", "?end"]
+    assert row.split("\t")[2] == '"2019-12"^^<http://www.w3.org/2001/XMLSchema#gYearMonth>'
+
+
+def test_query_json_is_sparql_results_json(capsys, cache_dir):
+    code, out, _ = run_cli(capsys, cache_dir, "query", "cq02-partners-of", "--format", "json",
+                           "--param", "org=https://w3id.org/welfare-kg/id/organisation/mops-gdynia")
+    assert code == 0
+    data = json.loads(out)
+    assert data["head"]["vars"] == ["partner", "partnerLabel", "country", "project"]
+    assert data["results"]["bindings"][0]["partner"] == {
+        "type": "uri", "value": "https://w3id.org/welfare-kg/id/organisation/mvo-proxima"}
+
+
+def test_query_from_file_and_stdin(capsys, cache_dir, tmp_path, monkeypatch):
+    query = "PREFIX wkg: <https://w3id.org/welfare-kg/ontology/>\nSELECT (COUNT(?p) AS ?n) WHERE { ?p a wkg:Project }"
+    path = tmp_path / "count.rq"
+    path.write_text(query)
+    code, out, _ = run_cli(capsys, cache_dir, "query", str(path), "--format", "csv")
+    assert (code, out.split()) == (0, ["n", "5"])
+    monkeypatch.setattr("sys.stdin", io.StringIO(query))
+    code, out, _ = run_cli(capsys, cache_dir, "query", "-", "--format", "csv")
+    assert (code, out.split()) == (0, ["n", "5"])
+
+
+def test_query_writes_output_file(capsys, cache_dir, tmp_path):
+    target = tmp_path / "out" / "timeline.csv"
+    code, out, _ = run_cli(capsys, cache_dir, "query", "cq07-timeline", "--format", "csv", "-o", str(target))
+    assert code == 0 and out == ""
+    assert target.read_text().startswith("project,label,start,end")
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["query", "cq99-nothing"], "unknown query 'cq99-nothing'; the catalogue has: cq01-projects"),
+    (["query", "cq05-active-in-year", "--param", "year=twenty"], "parameter year: 'twenty' is not an integer"),
+    (["query", "cq02-partners-of", "--param", "org=nope:x"], "parameter org: 'nope:x' is neither an absolute IRI"),
+    (["query", "cq02-partners-of", "--param", "colour=red"], "unknown parameter colour (expected: org)"),
+    (["query", "cq02-partners-of", "--param", "org"], "--param expects NAME=VALUE"),
+    (["query", "missing-file.rq"], "missing-file.rq: no such query file"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, cache_dir, argv, fragment):
+    code, out, err = run_cli(capsys, cache_dir, *argv)
+    assert code == 2
+    assert fragment in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_invalid_sparql_says_where(capsys, cache_dir, tmp_path):
+    path = tmp_path / "broken.rq"
+    path.write_text("SELECT ?s WHERE {\n  ?s ?p \n}")
+    code, _, err = run_cli(capsys, cache_dir, "query", str(path))
+    assert code == 2
+    assert "broken: invalid SPARQL" in err and "at 3:" in err
+
+
+def test_argparse_usage_errors_exit_2(capsys, cache_dir):
+    code, _, err = run_cli(capsys, cache_dir, "export", "--format", "docx")
+    assert code == 2 and "invalid choice" in err
+
+
+def test_stats_counts_projects_per_institution(capsys, cache_dir):
+    code, out, _ = run_cli(capsys, cache_dir, "stats", "--format", "json")
+    assert code == 0
+    figures = json.loads(out)
+    assert figures["triples"] > 1000
+    per_class = dict(figures["entities_per_class"])
+    assert per_class["wkg:Project"] == 5
+    per_institution = dict(figures["projects_per_institution"])
+    assert per_institution["organisation:mops-gdynia"] == 3
+    assert per_institution["organisation:mvo-proxima"] == 1
+
+
+def test_build_reports_the_store(capsys, cache_dir):
+    code, out, _ = run_cli(capsys, cache_dir, "build")
+    assert code == 0 and str(cache_dir) in out and "quads" in out
+
+
+def test_malformed_turtle_is_one_line_with_file_line_column(capsys, tmp_path, monkeypatch):
+    bad = tmp_path / "graph" / "broken.ttl"
+    bad.parent.mkdir()
+    bad.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b "open string .\n')
+    sources = resources.source_files() + [bad]
+    monkeypatch.setattr(resources, "source_files", lambda: sources)
+    code, out, err = run_cli(capsys, tmp_path / "cache", "build")
+    assert code == 2
+    assert err.startswith(f"welfare-kg: {bad}:2:")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not any(p.name.startswith("store-") for p in (tmp_path / "cache").iterdir())
+    assert not any(p.name.startswith(".building-") for p in (tmp_path / "cache").iterdir())
