@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from rdflib import Literal, URIRef
@@ -185,3 +186,11 @@ def test_cq12_institutions_with_city_and_parent(dataset):
         assert rows[ORG[f"mops-gdynia-dops-{n}"]]["parentOrg"] == ORG["mops-gdynia"]
     assert rows[ORG["mops-gdynia-intensive-family-social-work-team"]]["parentOrg"] == ORG["mops-gdynia"]
     assert rows[ORG["mvo-proxima"]]["type"].endswith("/foreign-ngo")
+
+
+def test_readme_documents_every_catalogue_query():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for name, variables in EXPECTED_VARIABLES.items():
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{name}` |")), None)
+        assert row is not None, f"README has no row for {name}"
+        assert row.rstrip(" |").endswith(", ".join(variables)), f"README lists other variables for {name}"
