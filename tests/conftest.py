@@ -38,3 +38,8 @@ def graph(dataset) -> Graph:
 def ask(graph_or_dataset, query: str) -> bool:
     """Run an ASK query with the project's prefixes."""
     return bool(graph_or_dataset.query(query).askAnswer)
+
+
+def rows(graph_or_dataset, query: str) -> list:
+    """Run a SELECT query with the project's prefixes and return its rows."""
+    return list(graph_or_dataset.query(query))

@@ -5,17 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from rdflib import URIRef
+from rdflib.namespace import XSD
 
-G_YEAR_MONTH = URIRef("http://www.w3.org/2001/XMLSchema#gYearMonth")
+from conftest import ask, rows
 
-from conftest import ask
+G_YEAR_MONTH = XSD.gYearMonth
 
 P = "project:mops-gdynia-erasmus-job-shadowing-2019"
 SRC = "src:000-b867f87ad8e13151"
-
-
-def rows(graph, query):
-    return list(graph.query(query))
 
 
 def test_source_document(graph):

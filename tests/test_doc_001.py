@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from rdflib.namespace import XSD
 
-from conftest import ask
+from conftest import ask, rows
 
 P = "project:standardy-uslug-pomocy-i-integracji-2009"
 SRC = "src:001-8a9b980c5aac5610"
 TASK = "<https://w3id.org/welfare-kg/id/task/standardy-uslug-pomocy-i-integracji-2009-community-social-work-standard>"
 TITLE = "Tworzenie i rozwijanie standardów usług pomocy i integracji społecznej"
-
-
-def rows(graph, query):
-    return list(graph.query(query))
 
 
 def test_source_document_with_year_marker(graph):

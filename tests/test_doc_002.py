@@ -7,16 +7,12 @@ from decimal import Decimal
 
 from rdflib.namespace import XSD
 
-from conftest import ask
+from conftest import ask, rows
 
 P = "project:sami-sobie-2006"
 SRC = "src:002-f8c82852a6f100af"
 TITLE = "Sami sobie - program rozwoju standardów jakości usług dla pracowników socjalnych"
 ID = "https://w3id.org/welfare-kg/id/"
-
-
-def rows(graph, query):
-    return list(graph.query(query))
 
 
 def test_source_document(graph):

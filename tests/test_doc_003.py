@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCTERMS, ORG, RDF, RDFS, SKOS
+from rdflib.namespace import DCAT, DCTERMS, ORG, RDF, RDFS, SKOS, XSD
 
-BASE = "https://w3id.org/welfare-kg/"
-WKG = Namespace(BASE + "ontology/")
-ID = Namespace(BASE + "id/")
+from welfare_kg.namespaces import BASE, COUNTRY, ELI, ID, SCHEMA, WKG
+
 PROJECT = Namespace(BASE + "id/project/")
 ORGANISATION = Namespace(BASE + "id/organisation/")
 SRC = Namespace(BASE + "id/source/")
@@ -26,11 +25,6 @@ TG = Namespace(BASE + "vocab/target-group/")
 ORGTYPE = Namespace(BASE + "vocab/organisation-type/")
 QUALIFIER = Namespace(BASE + "vocab/count-qualifier/")
 PROJECTTYPE = Namespace(BASE + "vocab/project-type/")
-SCHEMA = Namespace("https://schema.org/")
-DCAT = Namespace("http://www.w3.org/ns/dcat#")
-XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
-ELI = Namespace("http://data.europa.eu/eli/ontology#")
-COUNTRY = Namespace("http://publications.europa.eu/resource/authority/country/")
 
 P = PROJECT["mops-gdynia-systemic-project-2008"]
 SOURCE = SRC["003-2c2b91088d8d6981"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rdflib import URIRef
 
-from conftest import ask
+from conftest import ask, rows
 
 G_YEAR_MONTH = URIRef("http://www.w3.org/2001/XMLSchema#gYearMonth")
 
@@ -12,10 +12,6 @@ P = "project:mops-gdynia-cal-community-organising-2002"
 SRC = "src:004-f019134a6906dbe2"
 DOPS = [f"organisation:mops-gdynia-dops-{n}" for n in range(1, 5)]
 GROUPS = [f"organisation:mops-gdynia-dops-{n}-local-animator-group" for n in range(1, 5)]
-
-
-def rows(graph, query):
-    return list(graph.query(query))
 
 
 def test_source_document(graph):
