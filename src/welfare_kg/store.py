@@ -68,10 +68,7 @@ def build_store(cache_dir: Path | None = None, *, force: bool = False,
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
     try:
-        store = ox.Store(str(staging))
-        load_files(store, files)
-        store.flush()
-        del store
+        _load_new_store(staging, files)
         if target.is_dir():
             shutil.rmtree(target)
         os.rename(staging, target)
@@ -80,6 +77,15 @@ def build_store(cache_dir: Path | None = None, *, force: bool = False,
             shutil.rmtree(staging, ignore_errors=True)
     _remove_stale_stores(target)
     return target
+
+
+def _load_new_store(path: Path, files: list[Path]) -> None:
+    store = ox.Store(str(path))
+    try:
+        load_files(store, files)
+        store.flush()
+    finally:
+        del store  # closes RocksDB, even on error, before the folder is renamed or removed
 
 
 def _remove_stale_stores(current: Path) -> None:
