@@ -11,6 +11,8 @@ import pytest
 from welfare_kg import resources
 from welfare_kg.cli import main
 
+from conftest import DATA_DIR
+
 
 def run_cli(capsys, cache_dir, *argv):
     code = main(["--cache-dir", str(cache_dir), *argv])
@@ -111,17 +113,54 @@ def test_stats_counts_projects_per_institution(capsys, cache_dir):
     assert per_institution["organisation:mvo-proxima"] == 1
 
 
-def test_build_reports_the_store(capsys, cache_dir):
-    code, out, _ = run_cli(capsys, cache_dir, "build")
-    assert code == 0 and str(cache_dir) in out and "quads" in out
+def test_build_rebuilds_the_store_every_time(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, tmp_path, "build")
+    assert code == 0 and str(tmp_path) in out and "quads" in out
+    (store_dir,) = [p for p in tmp_path.iterdir() if p.name.startswith("store-")]
+    marker = store_dir / "marker"
+    marker.write_text("from the first build")
+    assert run_cli(capsys, tmp_path, "build")[0] == 0
+    assert store_dir.is_dir() and not marker.exists()
+
+
+def with_extra_sources(monkeypatch, *paths):
+    sources = resources.source_files() + list(paths)
+    monkeypatch.setattr(resources, "source_files", lambda: sources)
+
+
+def test_validate_conforming_graph_exits_0(capsys, cache_dir):
+    code, out, _ = run_cli(capsys, cache_dir, "validate")
+    assert code == 0 and out.strip().endswith("the graph conforms.")
+
+
+def test_validate_reports_each_violation_readably_and_exits_1(capsys, tmp_path, monkeypatch):
+    with_extra_sources(monkeypatch, DATA_DIR / "valid" / "base.ttl", DATA_DIR / "invalid" / "amount-bad-currency.ttl")
+    code, out, _ = run_cli(capsys, tmp_path, "validate")
+    assert code == 1
+    line = next(line for line in out.splitlines() if "test-bad-currency" in line)
+    assert line.startswith("Projekt X <https://w3id.org/welfare-kg/id/project/test-bad-currency> ")
+    assert "wkg:totalBudget/schema:currency" in line and "ISO 4217" in line
+    assert "does not conform" in out.splitlines()[-1]
+    code, out, _ = run_cli(capsys, tmp_path, "validate", "--format", "json")
+    report = json.loads(out)
+    assert code == 1 and report["conforms"] is False
+    assert any(v["focus"].endswith("/test-bad-currency") and v["message_pl"] for v in report["violations"])
+
+
+def test_validate_unparseable_graph_exits_2(capsys, tmp_path, monkeypatch):
+    bad = tmp_path / "broken.ttl"
+    bad.write_text("<https://example.org/a> <https://example.org/b> .\n")
+    with_extra_sources(monkeypatch, bad)
+    code, out, err = run_cli(capsys, tmp_path / "cache", "validate")
+    assert code == 2 and out == ""
+    assert err.startswith(f"welfare-kg: {bad}:1:") and len(err.strip().splitlines()) == 1
 
 
 def test_malformed_turtle_is_one_line_with_file_line_column(capsys, tmp_path, monkeypatch):
     bad = tmp_path / "graph" / "broken.ttl"
     bad.parent.mkdir()
     bad.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b "open string .\n')
-    sources = resources.source_files() + [bad]
-    monkeypatch.setattr(resources, "source_files", lambda: sources)
+    with_extra_sources(monkeypatch, bad)
     code, out, err = run_cli(capsys, tmp_path / "cache", "build")
     assert code == 2
     assert err.startswith(f"welfare-kg: {bad}:2:")

@@ -38,8 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the built store lives (default: $XDG_CACHE_HOME/welfare-kg)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    build = sub.add_parser("build", help="build the store from ontology/ and graph/ (automatic when they change)")
-    build.add_argument("--force", action="store_true", help="rebuild even if the store is up to date")
+    build = sub.add_parser("build", help="rebuild the store from ontology/ and graph/ (other commands do it "
+                                         "by themselves when a source changed)")
     build.set_defaults(handler=cmd_build)
 
     validate = sub.add_parser("validate", help="check the graph against the SHACL shapes and check-*.rq queries")
@@ -82,7 +82,7 @@ def emit(text: str | bytes, output: Path | None) -> None:
 
 
 def cmd_build(args) -> int:
-    path = store.build_store(args.cache_dir, force=args.force)
+    path = store.build_store(args.cache_dir, force=True)
     dataset = store.open_dataset(args.cache_dir)
     count = len(store.oxigraph(dataset))
     print(f"store: {path} ({count} quads)")
