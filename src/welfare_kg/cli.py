@@ -66,10 +66,44 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
     exporter.set_defaults(handler=cmd_export)
 
+    viz = sub.add_parser("viz", help="draw a view as an interactive offline HTML page, or as SVG/PNG")
+    add_view_arguments(viz)
+    viz.add_argument("--format", choices=("html", "svg", "png"), default="html")
+    viz.add_argument("-o", "--output", type=Path, help="file to write (default: VIEW.FORMAT here)")
+    viz.add_argument("--max-nodes", type=int, default=None,
+                     help="refuse to draw more nodes than this (default: see README, 'Large graphs')")
+    viz.set_defaults(handler=cmd_viz)
+
+    analysis = sub.add_parser("network", help="degree, betweenness and communities of a view's nodes")
+    add_view_arguments(analysis)
+    analysis.add_argument("--format", choices=("table", "csv", "json", "graphml", "gexf"), default="table")
+    analysis.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    analysis.set_defaults(handler=cmd_network)
+
     statistics = sub.add_parser("stats", help="triples, entities per class, projects per institution")
     statistics.add_argument("--format", choices=("text", "json"), default="text")
     statistics.set_defaults(handler=cmd_stats)
     return parser
+
+
+def add_view_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("view", nargs="?", default="overview", help="a view in viz/ (default: overview)")
+    parser.add_argument("--lang", choices=("pl", "en"), default="pl", help="language of labels")
+    parser.add_argument("--focus", metavar="ENTITY", help="IRI, prefixed name or label to centre on")
+    parser.add_argument("--hops", type=int, default=1, help="with --focus: how many steps around it")
+    parser.add_argument("--types", metavar="CLASS,...", help="keep only nodes of these classes (e.g. Project,Concept)")
+    parser.add_argument("--year", type=int, help="keep projects active that year and what hangs off them")
+
+
+def view_graph(args):
+    from . import views
+
+    dataset = store.open_dataset(args.cache_dir)
+    view = views.load_view(args.view)
+    types = [t.strip().rsplit(":", 1)[-1] for t in args.types.split(",") if t.strip()] if args.types else None
+    graph = views.build(dataset, view, lang=args.lang, focus=args.focus, hops=args.hops, types=types,
+                        year=args.year)
+    return view, graph
 
 
 def emit(text: str | bytes, output: Path | None) -> None:
@@ -147,6 +181,25 @@ def cmd_export(args) -> int:
     if args.output:
         print(f"wrote {args.output} ({len(data)} bytes, {args.format}{', public' if args.public else ''})",
               file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_viz(args) -> int:
+    from . import page
+
+    view, graph = view_graph(args)
+    page.check_size(graph, args.max_nodes)
+    output = args.output or Path(f"{view.name}.{args.format}")
+    page.write(graph, view, output, fmt=args.format, lang=args.lang)
+    print(f"wrote {output} ({graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges)")
+    return EXIT_OK
+
+
+def cmd_network(args) -> int:
+    from . import network
+
+    _, graph = view_graph(args)
+    emit(network.report(graph, args.format), args.output)
     return EXIT_OK
 
 

@@ -1,0 +1,103 @@
+"""Named views (``viz/*.toml`` + CONSTRUCT queries) turned into networkx graphs."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+from rdflib import Dataset, Literal
+
+from . import projection, resources
+from .errors import UsageError
+from .queries import expand_iri, with_bindings
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    title_pl: str
+    title_en: str
+    query_path: Path
+    size_by: str = "degree"
+    layout: str = "forceatlas2"
+    physics: bool = False
+    collapse: str | None = None
+    collapse_label_pl: str = ""
+    collapse_label_en: str = ""
+
+    def title(self, lang: str) -> str:
+        return self.title_pl if lang == "pl" else self.title_en
+
+    def collapse_label(self, lang: str) -> str:
+        return self.collapse_label_pl if lang == "pl" else self.collapse_label_en
+
+
+def view_names() -> list[str]:
+    return sorted(p.stem for p in resources.viz_dir().glob("*.toml") if p.stem != "palette")
+
+
+def load_view(name: str) -> View:
+    path = resources.viz_dir() / f"{name}.toml"
+    if name == "palette" or not path.is_file():
+        raise UsageError(f"unknown view '{name}'; the views are: {', '.join(view_names())}")
+    try:
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{path}: {error}") from None
+    query = spec.pop("query")
+    try:
+        return View(name=name, query_path=path.parent / query, **spec)
+    except TypeError as error:
+        raise UsageError(f"{path}: {error}") from None
+
+
+def palette() -> dict[str, str]:
+    spec = tomllib.loads((resources.viz_dir() / "palette.toml").read_text(encoding="utf-8"))
+    return dict(spec["colours"])
+
+
+def resolve_entity(dataset: Dataset, text: str) -> str:
+    """An IRI, a prefixed name, or a label (case-insensitive) matching exactly one resource."""
+    if ":" in text and " " not in text:
+        try:
+            return str(expand_iri(text, "focus"))
+        except UsageError:
+            pass
+    query = """
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        SELECT DISTINCT ?entity ?label WHERE {
+          ?entity rdfs:label|skos:prefLabel|skos:altLabel ?label .
+          FILTER(isIRI(?entity) && CONTAINS(LCASE(STR(?label)), LCASE(?_text_literal)))
+        } ORDER BY ?entity"""
+    rows = list(dataset.query(with_bindings(query, {"_text_literal": Literal(text)})))
+    exact = {str(e) for e, label in rows if str(label).lower() == text.lower()}
+    candidates = exact or {str(e) for e, _ in rows}
+    if len(candidates) == 1:
+        return candidates.pop()
+    if not candidates:
+        raise UsageError(f"--focus: nothing is labelled '{text}'")
+    listing = "; ".join(sorted(candidates)[:12])
+    raise UsageError(f"--focus: '{text}' matches {len(candidates)} resources, say which: {listing}")
+
+
+def build(dataset: Dataset, view: View, *, lang: str = "pl", focus: str | None = None, hops: int = 1,
+          types: list[str] | None = None, year: int | None = None) -> nx.MultiDiGraph:
+    """Run the view's query, project it, then apply the filters in the order year, types, focus."""
+    result = dataset.query(view.query_path.read_text(encoding="utf-8"))
+    graph = projection.project(result.graph, dataset, lang=lang)
+    if view.collapse:
+        graph = projection.collapse(graph, view.collapse, edge_label=view.collapse_label(lang))
+    if year is not None:
+        graph = projection.active_in(graph, year)
+    if types:
+        graph = projection.of_types(graph, types)
+    if focus is not None:
+        centre = resolve_entity(dataset, focus)
+        if centre not in graph:
+            raise UsageError(f"--focus: {centre} is not in the '{view.name}' view")
+        graph = projection.neighbourhood(graph, centre, hops)
+    graph.graph.update(view=view.name, title=view.title(lang))
+    return graph
