@@ -1,0 +1,142 @@
+"""RDF → networkx projection and the named views' filters."""
+
+from __future__ import annotations
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS
+
+from welfare_kg import projection, views
+from welfare_kg.errors import UsageError
+
+from conftest import BASE, ORG, PROJECT
+
+MOPS = str(ORG["mops-gdynia"])
+PROXIMA = str(ORG["mvo-proxima"])
+ERASMUS = str(PROJECT["mops-gdynia-erasmus-job-shadowing-2019"])
+
+
+def build(dataset, name="overview", **filters):
+    return views.build(dataset, views.load_view(name), **filters)
+
+
+@pytest.mark.parametrize("name", views.view_names())
+def test_every_view_projects_entities_only(dataset, name):
+    graph = build(dataset, name)
+    assert graph.number_of_nodes() > 0
+    for node, data in graph.nodes(data=True):
+        assert node.startswith(("https://w3id.org/welfare-kg/id/", "https://w3id.org/welfare-kg/vocab/",
+                                "http://publications.europa.eu/resource/authority/")), node
+        assert data["label"] and data["group"] and data["title"]
+        assert all(not isinstance(value, (Literal, URIRef)) for value in data.values())
+    for source, target, data in graph.edges(data=True):
+        assert source in graph and target in graph
+        assert data["label"]
+
+
+def test_no_ontology_terms_literals_or_blank_nodes_become_nodes(dataset):
+    graph = build(dataset)
+    assert not any("/ontology" in node or node.startswith("_:") or node.startswith("N") for node in graph)
+    assert not any(node.startswith("http://www.w3.org/") for node in graph)
+
+
+def test_labels_follow_the_language_with_fallback(dataset):
+    polish = build(dataset, lang="pl")
+    english = build(dataset, lang="en")
+    assert polish.nodes[MOPS]["label"] == "Miejski Ośrodek Pomocy Społecznej w Gdyni"
+    assert english.nodes[MOPS]["label"] == "Municipal Social Welfare Centre in Gdynia"
+    assert polish.nodes[MOPS]["group"] == english.nodes[MOPS]["group"] == "SocialWelfareCentre"
+    assert english.nodes[MOPS]["group_label"] == "social welfare centre"
+    edge_labels = {d["label"] for _, _, d in english.edges(data=True)}
+    assert "lead organisation" in edge_labels and "realizator (lider)" not in edge_labels
+
+
+def test_label_falls_back_to_the_other_language_then_to_the_iri():
+    context = Graph()
+    only_polish, bare = URIRef("https://example.org/a"), URIRef("https://example.org/things/b-thing")
+    context.add((only_polish, RDFS.label, Literal("tylko po polsku", lang="pl")))
+    assert projection.label(context, only_polish, "en") == "tylko po polsku"
+    assert projection.label(context, bare, "en") == "b-thing"
+
+
+def test_most_specific_class_is_the_group(dataset):
+    graph = build(dataset)
+    assert graph.nodes[str(ORG["mops-gdynia-dops-1"])]["group"] == "DistrictWelfareCentre"
+    assert graph.nodes[PROXIMA]["group"] == "NonGovernmentalOrganisation"
+    assert graph.nodes[ERASMUS]["group"] == "Project"
+
+
+def test_tooltip_is_plain_text_with_key_facts(dataset):
+    title = build(dataset).nodes[ERASMUS]["title"]
+    assert "<" not in title
+    assert "2019-12 – 2021-11" in title
+    assert "33\u202f826.00 EUR" in title and "26\u202f502.00 EUR" in title
+    assert "000_b867f87ad8e13151.txt" in title
+
+
+def test_focus_by_label_with_hops(dataset):
+    one_hop = build(dataset, focus="MVO Proxima", hops=1)
+    assert set(one_hop) == {PROXIMA, ERASMUS}
+    two_hops = build(dataset, focus="MVO Proxima", hops=2)
+    assert MOPS in two_hops and str(BASE + "vocab/method/job-shadowing") in two_hops
+    assert str(PROJECT["sami-sobie-2006"]) not in two_hops
+
+
+def test_focus_by_prefixed_name_and_iri(dataset):
+    assert set(build(dataset, focus="organisation:mvo-proxima")) == set(build(dataset, focus=PROXIMA))
+
+
+def test_focus_that_is_ambiguous_lists_candidates(dataset):
+    with pytest.raises(UsageError, match="matches .* resources, say which"):
+        build(dataset, focus="Gdy")
+
+
+def test_focus_on_unknown_label_says_so(dataset):
+    with pytest.raises(UsageError, match="nothing is labelled 'Atlantis'"):
+        build(dataset, focus="Atlantis")
+
+
+def test_year_keeps_active_projects_and_what_hangs_off_them(dataset):
+    graph = build(dataset, year=2010)
+    projects = {n for n, d in graph.nodes(data=True) if d["group"] == "Project"}
+    assert projects == {str(PROJECT["standardy-uslug-pomocy-i-integracji-2009"]),
+                        str(PROJECT["mops-gdynia-systemic-project-2008"])}
+    assert PROXIMA not in graph and MOPS in graph
+
+
+def test_types_keep_only_those_classes(dataset):
+    graph = build(dataset, types=["Project", "NonGovernmentalOrganisation"])
+    assert {d["group"] for _, d in graph.nodes(data=True)} == {"Project", "NonGovernmentalOrganisation"}
+    assert graph.has_edge(ERASMUS, PROXIMA)
+
+
+def test_partnerships_collapse_projects_into_weighted_edges(dataset):
+    graph = build(dataset, "partnerships", lang="en")
+    assert not any(d["group"] == "Project" for _, d in graph.nodes(data=True))
+    (data,) = graph.get_edge_data(MOPS, PROXIMA).values()
+    assert data["weight"] == 1 and data["label"] == "shared projects: 1"
+
+
+def test_collapse_counts_shared_hubs():
+    graph = projection.nx.MultiDiGraph()
+    for node, group in (("a", "Org"), ("b", "Org"), ("p1", "Project"), ("p2", "Project")):
+        graph.add_node(node, group=group)
+    for hub in ("p1", "p2"):
+        graph.add_edge(hub, "a", key="x")
+        graph.add_edge(hub, "b", key="x")
+    collapsed = projection.collapse(graph, "Project", edge_label="shared")
+    assert set(collapsed) == {"a", "b"}
+    assert collapsed.get_edge_data("a", "b")["shared"]["weight"] == 2
+
+
+def test_unknown_view_lists_the_views():
+    with pytest.raises(UsageError, match="unknown view 'hairball'; the views are: funding, methods, overview"):
+        views.load_view("hairball")
+
+
+def test_projection_ignores_rdf_type_as_edge():
+    context = Graph()
+    thing = URIRef(BASE + "id/project/x")
+    context.add((thing, RDF.type, URIRef(BASE + "ontology/Project")))
+    graph = projection.project([(thing, RDF.type, URIRef(BASE + "ontology/Project"))], context)
+    assert list(graph) == [str(thing)] and graph.number_of_edges() == 0
