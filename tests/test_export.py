@@ -79,7 +79,9 @@ def test_write_atomic_replaces_whole_file_and_leaves_no_temporaries(tmp_path):
     export.write_atomic(target, b"new content")
     assert target.read_bytes() == b"new content"
     assert [p.name for p in tmp_path.iterdir()] == ["out.ttl"]
-    assert target.stat().st_mode & 0o777 == 0o666 & ~os.umask(os.umask(0))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_failed_export_leaves_no_file(named, tmp_path):
