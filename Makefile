@@ -25,10 +25,20 @@ run: $(STAMP)
 	$(KG) export --format xml --public -o $(DIST)/welfare-kg-public.rdf
 	$(KG) export --format trig --public -o $(DIST)/welfare-kg-public.trig
 	$(KG) stats
+	for view in overview partnerships methods funding timeline; do \
+	    $(KG) viz $$view -o $(DIST)/$$view.html || exit 1; done
+	$(KG) viz overview --format png -o $(DIST)/overview-static.png
+	if [ -x /usr/bin/chromium ]; then \
+	    $(BIN)/python benchmarks/viz_pages.py --screenshot overview $(DIST)/overview.png --html $(DIST)/overview.html; \
+	else echo "no /usr/bin/chromium: skipped the browser screenshot $(DIST)/overview.png"; fi
+	$(KG) network overview --format graphml -o $(DIST)/overview.graphml
 	@echo
 	@echo "Done. Query results: $(DIST)/queries/*.csv"
 	@echo "      Full export (with personal data): $(DIST)/welfare-kg.ttl"
 	@echo "      Public exports: $(DIST)/welfare-kg-public.{ttl,nt,jsonld,rdf,trig}"
+	@echo "      Network pictures (open in a browser, work offline): $(DIST)/{overview,partnerships,methods,funding,timeline}.html"
+	@echo "      Overview page: $(DIST)/overview.html; its screenshot: $(DIST)/overview.png; static picture: $(DIST)/overview-static.png"
+	@echo "      For Gephi/Cytoscape: $(DIST)/overview.graphml"
 	@echo "      Try: $(KG) query cq02-partners-of --param org=organisation:mops-gdynia"
 
 test: $(STAMP)
