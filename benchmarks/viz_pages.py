@@ -78,7 +78,7 @@ def open_page(browser, path: Path, viewport=(1600, 1000)):
     tab.on("console", lambda message: message.type == "error" and errors.append(message.text))
     tab.on("pageerror", lambda error: errors.append(str(error)))
     start = time.perf_counter()
-    tab.goto(path.as_uri(), wait_until="commit")
+    tab.goto(path.resolve().as_uri(), wait_until="commit")
     tab.wait_for_function("window.pageState && window.pageState.ready", timeout=120_000, polling=20)
     tab.evaluate("1")  # returns only once the main thread is free again
     seconds = time.perf_counter() - start
