@@ -80,6 +80,23 @@ def build_parser() -> argparse.ArgumentParser:
     analysis.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
     analysis.set_defaults(handler=cmd_network)
 
+    serve = sub.add_parser("serve", help="SPARQL 1.1 endpoint, dereferenceable IRIs and a query page")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--public", action="store_true",
+                       help="serve only what a public export contains (always so for a non-loopback --host)")
+    serve.add_argument("--timeout", type=float, default=5.0, help="seconds a query may run (default 5)")
+    serve.add_argument("--max-rows", type=int, default=10_000, help="result-size cap (default 10000)")
+    serve.set_defaults(handler=cmd_serve)
+
+    description = sub.add_parser("dcat", help="DCAT-AP 3 dataset description with VoID statistics (Turtle)")
+    description.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    description.set_defaults(handler=cmd_dcat)
+
+    documentation = sub.add_parser("docs", help="HTML documentation of the ontology and the SKOS schemes")
+    documentation.add_argument("-o", "--output-dir", type=Path, default=Path("dist/docs"))
+    documentation.set_defaults(handler=cmd_docs)
+
     statistics = sub.add_parser("stats", help="triples, entities per class, projects per institution")
     statistics.add_argument("--format", choices=("text", "json"), default="text")
     statistics.set_defaults(handler=cmd_stats)
@@ -200,6 +217,29 @@ def cmd_network(args) -> int:
 
     _, graph = view_graph(args)
     emit(network.report(graph, args.format), args.output)
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    from . import server
+
+    server.run(cache_dir=args.cache_dir, host=args.host, port=args.port, public=args.public,
+               timeout=args.timeout, max_rows=args.max_rows)
+    return EXIT_OK
+
+
+def cmd_dcat(args) -> int:
+    from . import dcat
+
+    emit(dcat.description(store.open_dataset(args.cache_dir)), args.output)
+    return EXIT_OK
+
+
+def cmd_docs(args) -> int:
+    from . import docs
+
+    index = docs.generate(args.output_dir)
+    print(f"wrote {index}")
     return EXIT_OK
 
 
