@@ -82,6 +82,12 @@ def test_focus_by_label_with_hops(dataset):
     assert str(PROJECT["sami-sobie-2006"]) not in two_hops
 
 
+def test_filters_are_named_in_the_title(dataset):
+    graph = build(dataset, lang="en", focus="MVO Proxima", hops=2, year=2020)
+    assert graph.graph["title"].endswith("· around MVO Proxima (2 hops); year 2020")
+    assert build(dataset).graph["filters"] == ""
+
+
 def test_focus_by_prefixed_name_and_iri(dataset):
     assert set(build(dataset, focus="organisation:mvo-proxima")) == set(build(dataset, focus=PROXIMA))
 

@@ -99,5 +99,21 @@ def build(dataset: Dataset, view: View, *, lang: str = "pl", focus: str | None =
         if centre not in graph:
             raise UsageError(f"--focus: {centre} is not in the '{view.name}' view")
         graph = projection.neighbourhood(graph, centre, hops)
-    graph.graph.update(view=view.name, title=view.title(lang))
+    filters = describe_filters(lang, focus=focus, hops=hops, types=types, year=year)
+    graph.graph.update(view=view.name, filters=filters,
+                       title=view.title(lang) + (f" · {filters}" if filters else ""))
     return graph
+
+
+def describe_filters(lang: str, *, focus: str | None, hops: int, types: list[str] | None,
+                     year: int | None) -> str:
+    """The filters in words, for titles: what a picture or report leaves out."""
+    words = {"pl": ("wokół", "kroki", "klasy", "rok"), "en": ("around", "hops", "classes", "year")}[lang]
+    parts = []
+    if focus is not None:
+        parts.append(f"{words[0]} {focus} ({hops} {words[1]})")
+    if types:
+        parts.append(f"{words[2]}: {', '.join(types)}")
+    if year is not None:
+        parts.append(f"{words[3]} {year}")
+    return "; ".join(parts)
