@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DATA_FOLDERS = ("ontology", "graph", "queries", "viz")
+DATA_FOLDERS = ("ontology", "graph", "queries", "viz", "metadata")
 
 
 def data_root() -> Path:
@@ -33,6 +33,11 @@ def queries_dir() -> Path:
 
 def viz_dir() -> Path:
     return data_root() / "viz"
+
+
+def dcat_template() -> Path:
+    """The hand-owned part of the DCAT-AP description (not loaded into the store)."""
+    return data_root() / "metadata" / "catalogue.ttl"
 
 
 def shapes_file() -> Path:

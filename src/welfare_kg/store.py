@@ -80,12 +80,21 @@ def build_store(cache_dir: Path | None = None, *, force: bool = False,
 
 
 def _load_new_store(path: Path, files: list[Path]) -> None:
+    """Load into a new store and close it, so the folder can be renamed or removed.
+
+    RocksDB closes when the last reference to the store goes; a traceback keeps the frames
+    that hold it alive, so a load error is re-raised fresh once the store is gone.
+    """
     store = ox.Store(str(path))
+    failure = None
     try:
         load_files(store, files)
         store.flush()
-    finally:
-        del store  # closes RocksDB, even on error, before the folder is renamed or removed
+    except LoadError as error:
+        failure = str(error)
+    del store
+    if failure is not None:
+        raise LoadError(failure)
 
 
 def _remove_stale_stores(current: Path) -> None:

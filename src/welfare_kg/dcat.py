@@ -1,0 +1,185 @@
+"""DCAT-AP 3 description of the dataset, with VoID statistics, as deterministic Turtle.
+
+The hand-owned facts (titles, publisher, licence, themes, distributions, the SPARQL
+service) live in ``metadata/catalogue.ttl``. What depends on the data is computed from
+the store each time: issued/modified and version (from the ontology header), the temporal
+coverage (earliest project start to latest project end, each kept at the precision the
+source gives), the countries of ``dcterms:spatial`` and the VoID figures, which count the
+public data (the same triples a ``--public`` export holds).
+"""
+
+from __future__ import annotations
+
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
+
+from . import resources
+from .export import canonical_lines
+from .namespaces import BASE, COUNTRY, WKG, bind_prefixes
+
+ONTOLOGY = URIRef(BASE + "ontology")
+CATALOGUE = URIRef(BASE + "catalogue")
+DATASET = URIRef(BASE + "dataset")
+URI_SPACE = BASE + "id/"
+DCAT_VERSION = URIRef(str(DCAT) + "version")  # DCAT 3; rdflib's closed DCAT namespace lacks it
+
+EXTRA_PREFIXES = {
+    "void": str(VOID),
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+    "dcatap": "http://data.europa.eu/r5r/",
+    "gsp": "http://www.opengis.net/ont/geosparql#",
+    "filetype": "http://publications.europa.eu/resource/authority/file-type/",
+    "language": "http://publications.europa.eu/resource/authority/language/",
+    "datatheme": "http://publications.europa.eu/resource/authority/data-theme/",
+    "licence": "http://publications.europa.eu/resource/authority/licence/",
+    "dist": BASE + "distribution/",
+}
+
+# The public data: every triple of the union whose subject and object are not marked as
+# personal data (export.drop_resources drops exactly these).
+PUBLIC_TRIPLES = """
+SELECT DISTINCT ?s ?p ?o WHERE {
+  ?s ?p ?o .
+  FILTER NOT EXISTS { ?s wkg:isPersonalData true }
+  FILTER NOT EXISTS { ?o wkg:isPersonalData true }
+}"""
+
+VOID_FIGURES = f"""
+PREFIX wkg: <{WKG}>
+SELECT (COUNT(*) AS ?triples)
+       (COUNT(DISTINCT ?s) AS ?distinctSubjects)
+       (COUNT(DISTINCT ?o) AS ?distinctObjects)
+       (COUNT(DISTINCT ?p) AS ?properties)
+       (COUNT(DISTINCT ?class) AS ?classes)
+       (COUNT(DISTINCT ?entity) AS ?entities)
+WHERE {{
+  {{ {PUBLIC_TRIPLES} }}
+  BIND(IF(?p = <{RDF.type}>, ?o, ?unbound) AS ?class)
+  BIND(IF(isIRI(?s) && STRSTARTS(STR(?s), "{URI_SPACE}"), ?s, ?unbound) AS ?entity)
+}}"""
+
+VOCABULARY_TERMS = f"""
+PREFIX wkg: <{WKG}>
+SELECT DISTINCT ?term WHERE {{
+  {{ {{ {PUBLIC_TRIPLES} }} BIND(?p AS ?term) }}
+  UNION
+  {{ {{ {PUBLIC_TRIPLES} }}
+     FILTER(?p IN (<{RDF.type}>, <{RDFS.subClassOf}>, <{RDFS.subPropertyOf}>) && isIRI(?o))
+     BIND(?o AS ?term) }}
+}}"""
+
+PROJECT_PERIODS = f"""
+PREFIX wkg: <{WKG}>
+SELECT ?start ?end WHERE {{
+  ?project a wkg:Project ;
+           <{DCTERMS.temporal}> ?period .
+  OPTIONAL {{ ?period <{DCAT.startDate}> ?start }}
+  OPTIONAL {{ ?period <{DCAT.endDate}> ?end }}
+}}"""
+
+COUNTRIES = f"""
+SELECT DISTINCT ?country WHERE {{
+  {{ ?x <{WKG.country}> ?country }} UNION {{ ?x <{DCTERMS.spatial}> ?country }}
+  FILTER(STRSTARTS(STR(?country), "{COUNTRY}"))
+}}"""
+
+VOID_ORDER = ("triples", "entities", "classes", "properties", "distinctSubjects", "distinctObjects")
+
+
+def description(dataset: Dataset) -> bytes:
+    """The catalogue, dataset, distributions and SPARQL service as Turtle bytes."""
+    return to_turtle(describe(dataset))
+
+
+def describe(dataset: Dataset) -> Graph:
+    """The description as an rdflib Graph: the template plus what the store says."""
+    graph = Graph()
+    graph.parse(resources.dcat_template(), format="turtle")
+    _add_dates(graph, dataset)
+    _add_temporal(graph, dataset)
+    _add_spatial(graph, dataset)
+    for name, value in void_figures(dataset).items():
+        graph.add((DATASET, VOID[name], Literal(value, datatype=XSD.integer)))
+    for vocabulary in vocabularies(dataset):
+        graph.add((DATASET, VOID.vocabulary, vocabulary))
+    return graph
+
+
+def void_figures(dataset: Dataset) -> dict[str, int]:
+    """Triples, entities, classes, properties, distinct subjects and objects of the public data."""
+    row = next(iter(dataset.query(VOID_FIGURES)))
+    return {name: int(row[name]) for name in VOID_ORDER}
+
+
+def vocabularies(dataset: Dataset) -> list[URIRef]:
+    """Namespaces of the properties and classes the public data uses or builds on.
+
+    Counted: every predicate, every object of rdf:type, and every super-class or
+    super-property the ontology names (so ORG, PROV-O and CPOV are listed too).
+    """
+    namespaces = set()
+    for (term,) in dataset.query(VOCABULARY_TERMS):
+        text = str(term)
+        cut = max(text.rfind("#"), text.rfind("/"))
+        namespaces.add(text[:cut + 1])
+    return [URIRef(n) for n in sorted(namespaces)]
+
+
+def _add_dates(graph: Graph, dataset: Dataset) -> None:
+    """issued = modified = the ontology's dcterms:modified (no wall clock); version from it too."""
+    modified = dataset.value(ONTOLOGY, DCTERMS.modified)
+    version = dataset.value(ONTOLOGY, OWL.versionInfo)
+    for node in (CATALOGUE, DATASET):
+        if modified is not None:
+            graph.add((node, DCTERMS.issued, modified))
+            graph.add((node, DCTERMS.modified, modified))
+    if version is not None:
+        graph.add((DATASET, DCAT_VERSION, Literal(str(version))))
+
+
+def _add_temporal(graph: Graph, dataset: Dataset) -> None:
+    starts, ends = [], []
+    for start, end in dataset.query(PROJECT_PERIODS):
+        if start is not None:
+            starts.append(start)
+        if end is not None:
+            ends.append(end)
+    if not starts and not ends:
+        return
+    period = BNode()
+    graph.add((DATASET, DCTERMS.temporal, period))
+    graph.add((period, RDF.type, DCTERMS.PeriodOfTime))
+    if starts:
+        graph.add((period, DCAT.startDate, min(starts, key=lambda d: _bounds(d)[0])))
+    if ends:
+        graph.add((period, DCAT.endDate, max(ends, key=lambda d: _bounds(d)[1])))
+
+
+def _bounds(date: Literal) -> tuple[str, str]:
+    """First and last day an xsd:date, gYearMonth or gYear literal can mean, as ISO text."""
+    text = str(date)[:10]
+    if len(text) == 4:
+        return f"{text}-01-01", f"{text}-12-31"
+    if len(text) == 7:
+        return f"{text}-01", f"{text}-31"
+    return text, text
+
+
+def _add_spatial(graph: Graph, dataset: Dataset) -> None:
+    """Countries the data speaks of, typed and labelled as the store has them."""
+    for (country,) in sorted(dataset.query(COUNTRIES)):
+        for node in (CATALOGUE, DATASET):
+            graph.add((node, DCTERMS.spatial, country))
+        graph.add((country, RDF.type, DCTERMS.Location))
+        for label in dataset.objects(country, RDFS.label):
+            graph.add((country, RDFS.label, label))
+
+
+def to_turtle(graph: Graph) -> bytes:
+    """Deterministic Turtle: canonical blank nodes, sorted triples, longturtle."""
+    ordered = Graph()
+    bind_prefixes(ordered)
+    for prefix, namespace in EXTRA_PREFIXES.items():
+        ordered.bind(prefix, namespace, override=True, replace=True)
+    ordered.parse(data="\n".join(canonical_lines(graph)), format="nt")
+    return ordered.serialize(format="longturtle", encoding="utf-8")

@@ -1,0 +1,104 @@
+"""What a query worker does with a request: run a SPARQL query, describe an entity, count.
+
+Runs inside a worker process (see :mod:`welfare_kg.query_pool`); every answer is a tuple
+``(status, content type, body bytes, extra headers)`` ready for the HTTP layer.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+
+from . import sparql_protocol as sp
+from .namespaces import PREFIXES
+
+TEXT = "text/plain; charset=utf-8"
+RDF_OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES,
+                  "jsonld": ox.RdfFormat.JSON_LD, "xml": ox.RdfFormat.RDF_XML}
+MEDIA = {
+    "results": {name: media for name, (media, _) in sp.RESULT_FORMATS.items()},
+    "rdf": {name: media for name, (media, _) in sp.RDF_FORMATS.items()},
+}
+CHARSET = {"text/csv", "text/tab-separated-values", "text/turtle", "application/n-triples"}
+
+
+def _media(kind: str, fmt: str) -> str:
+    media = MEDIA[kind][fmt]
+    return media + "; charset=utf-8" if media in CHARSET else media
+
+
+def message(status: int, text: str, headers: dict | None = None) -> tuple:
+    return status, TEXT, (text.rstrip("\n") + "\n").encode("utf-8"), headers or {}
+
+
+def warm_up(store) -> None:
+    """Import and cache what the first entity page would otherwise pay for."""
+    from . import entity_page
+
+    entity_page.warm_up(store)
+
+
+def handle(store, request: dict) -> tuple:
+    op = request["op"]
+    if op == "sparql":
+        return run_sparql(store, request)
+    if op == "entity":
+        from . import entity_page
+
+        return entity_page.answer(store, request["iri"], request["format"], request.get("lang", "pl"))
+    if op == "stats":
+        return 200, "application/json", str(count_triples(store)).encode(), {}
+    raise ValueError(f"unknown op {op!r}")
+
+
+def count_triples(store) -> int:
+    result = store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", use_default_graph_as_union=True)
+    return int(next(iter(result))["n"].value)
+
+
+def _dataset_arguments(request: dict) -> dict:
+    default_graphs = [ox.NamedNode(iri) for iri in request.get("default_graphs") or ()]
+    named_graphs = [ox.NamedNode(iri) for iri in request.get("named_graphs") or ()]
+    arguments: dict = {}
+    if default_graphs:
+        arguments["default_graph"] = default_graphs
+    else:
+        arguments["use_default_graph_as_union"] = True
+    if named_graphs:
+        arguments["named_graphs"] = named_graphs
+    return arguments
+
+
+def run_sparql(store, request: dict) -> tuple:
+    """Run one query; read at most ``max_rows`` rows or triples and say when there were more."""
+    max_rows = request["max_rows"]
+    try:
+        result = store.query(request["query"], **_dataset_arguments(request))
+        if isinstance(result, ox.QueryBoolean):
+            fmt = request["results_format"]
+            return 200, _media("results", fmt), sp.write_boolean(bool(result), fmt), {}
+        items, truncated = [], False
+        if isinstance(result, ox.QuerySolutions):
+            variables = [v.value for v in result.variables]
+            for solution in result:
+                if len(items) >= max_rows:
+                    truncated = True
+                    break
+                items.append(tuple(solution[name] for name in variables))
+        else:
+            for triple in result:
+                if len(items) >= max_rows:
+                    truncated = True
+                    break
+                items.append(triple)
+    except SyntaxError as error:
+        return message(400, f"malformed query: {error.msg or error}")
+    except (OSError, ValueError, RuntimeError, TypeError) as error:
+        return message(400, f"query failed: {error}")
+    headers = {"X-SPARQL-MaxRows": str(max_rows)} if truncated else {}
+    if isinstance(result, ox.QuerySolutions):
+        fmt = request["results_format"]
+        return 200, _media("results", fmt), sp.write_solutions(variables, items, fmt), headers
+    fmt = request["rdf_format"]
+    body = ox.serialize(items, format=RDF_OX_FORMATS[fmt],
+                        prefixes=PREFIXES if fmt in ("turtle", "jsonld", "xml") else None)
+    return 200, _media("rdf", fmt), body, headers

@@ -1,0 +1,352 @@
+"""``welfare-kg serve``: a read-only SPARQL 1.1 Protocol endpoint and dereferenceable IRIs.
+
+Starlette routes the requests, uvicorn serves them; every query and every entity lookup
+runs in a worker process (:mod:`welfare_kg.query_pool`) so that the time limit can be
+enforced by killing the worker. This module only reads requests, refuses what the server
+never does (updates, SERVICE, oversized bodies), negotiates formats, and writes answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, quote
+
+from . import dcat, docs, export, queries, store
+from . import sparql_protocol as sp
+from .errors import UsageError
+from .query_pool import PoolBusy, QueryPool, QueryTimeout, WorkerDied
+
+MAX_BODY = 64 * 1024
+TEXT = "text/plain; charset=utf-8"
+ENTITY_FORMATS = {**sp.HTML, **sp.RDF_FORMATS}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --------------------------------------------------------------------------- the application
+
+def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, triples: int,
+               description: bytes = b"", docs_dir: Path | None = None):
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, Response
+    from starlette.responses import RedirectResponse
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    def plain(status: int, text: str, headers: dict | None = None) -> Response:
+        return Response(text.rstrip("\n") + "\n", status_code=status, media_type=TEXT, headers=headers)
+
+    async def ask_pool(request_data: dict, vary: bool = True) -> Response:
+        try:
+            status, media, body, headers = await pool.call(request_data, timeout=timeout)
+        except QueryTimeout:
+            return plain(503, f"the request ran longer than the time limit of {timeout:g} s and was stopped; "
+                              "narrow the query (LIMIT, more specific patterns) or ask the operator for "
+                              "a longer --timeout")
+        except PoolBusy:
+            return plain(503, f"all query workers stayed busy for {timeout:g} s; try again shortly",
+                         {"Retry-After": "1"})
+        except WorkerDied:
+            return plain(503, "the query worker ended while answering (probably out of memory); "
+                              "narrow the query")
+        headers = dict(headers)
+        if vary:
+            headers["Vary"] = "Accept"
+        return Response(body, status_code=status, media_type=media, headers=headers)
+
+    async def read_body(request: Request) -> bytes | None:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY:
+            return None
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def refuse_update(operation: str = "update") -> Response:
+        return plain(403, f"this endpoint is read-only: SPARQL Update ({operation}) is refused")
+
+    async def sparql(request: Request) -> Response:
+        params = {k: request.query_params.getlist(k) for k in request.query_params.keys()}
+        if request.method == "POST":
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type == "application/sparql-update":
+                return refuse_update()
+            body = await read_body(request)
+            if body is None:
+                return plain(413, f"request body over the limit of {MAX_BODY // 1024} KiB")
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                return plain(400, "the request body is not UTF-8")
+            if content_type == "application/x-www-form-urlencoded":
+                for key, values in parse_qs(text, keep_blank_values=True).items():
+                    params.setdefault(key, []).extend(values)
+            elif content_type == "application/sparql-query":
+                if "query" in params:
+                    return plain(400, "give the query either in the body or as a parameter, not both")
+                params["query"] = [text]
+            else:
+                return plain(415, "POST a query as application/sparql-query or as an "
+                                  "application/x-www-form-urlencoded form with a query parameter")
+        if "update" in params:
+            return refuse_update()
+        if "query" not in params:
+            if request.method == "POST":
+                return plain(400, "missing the query parameter")
+            return await service_description(request, params)
+        if len(params["query"]) != 1:
+            return plain(400, "exactly one query parameter is allowed")
+        text = params["query"][0]
+        if len(text.encode("utf-8")) > MAX_BODY:
+            return plain(413, f"query over the limit of {MAX_BODY // 1024} KiB")
+        kind = sp.classify(text)
+        if kind == "UPDATE":
+            return refuse_update(sp.update_keyword(text))
+        if sp.uses_service(text):
+            return plain(403, "federated queries (SERVICE) are refused: this server never fetches URLs "
+                              "on a client's behalf")
+        requested = (params.get("format") or [None])[0]
+        accept = request.headers.get("accept")
+        results_format, rdf_format = "json", "turtle"
+        if kind in ("SELECT", "ASK"):
+            results_format = sp.negotiate(accept, sp.RESULT_FORMATS, requested)
+            if results_format is None:
+                return plain(406, f"{kind} results are available as: {sp.supported(sp.RESULT_FORMATS)} "
+                                  "(Accept header, or format=json|xml|csv|tsv)")
+        elif kind in ("CONSTRUCT", "DESCRIBE"):
+            rdf_format = sp.negotiate(accept, sp.RDF_FORMATS, requested)
+            if rdf_format is None:
+                return plain(406, f"{kind} results are available as: {sp.supported(sp.RDF_FORMATS)} "
+                                  "(Accept header, or format=turtle|nt|jsonld|xml)")
+        return await ask_pool({"op": "sparql", "query": text, "results_format": results_format,
+                               "rdf_format": rdf_format, "max_rows": max_rows,
+                               "default_graphs": params.get("default-graph-uri", []),
+                               "named_graphs": params.get("named-graph-uri", [])})
+
+    async def service_description(request: Request, params: dict) -> Response:
+        fmt = sp.negotiate(request.headers.get("accept"), sp.RDF_FORMATS, (params.get("format") or [None])[0])
+        if fmt is None:
+            return plain(406, f"the service description is available as: {sp.supported(sp.RDF_FORMATS)}")
+        endpoint = str(request.url.replace(query=""))
+        body = describe_service(endpoint, fmt, public=public, triples=triples, max_rows=max_rows)
+        media = sp.RDF_FORMATS[fmt][0]
+        return Response(body, media_type=media + ("; charset=utf-8" if media.startswith("text/") else ""),
+                        headers={"Vary": "Accept"})
+
+    async def dataset_description(request: Request) -> Response:
+        return Response(description, media_type="text/turtle; charset=utf-8")
+
+    async def entity(request: Request) -> Response:
+        path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
+        iri = BASE_IRI + path.lstrip("/")
+        fmt = sp.negotiate(request.headers.get("accept"), ENTITY_FORMATS, request.query_params.get("format"))
+        if path == "/ontology" and fmt == "html" and docs_dir is not None:
+            # For people, the ontology IRI stands for its documentation (`welfare-kg docs`).
+            return RedirectResponse("/docs/index.html", status_code=303)
+        if fmt is None:
+            return plain(406, f"entities are described as: {sp.supported(ENTITY_FORMATS)}")
+        lang = request.query_params.get("lang", "pl")
+        return await ask_pool({"op": "entity", "iri": iri, "format": fmt, "lang": lang})
+
+    index_html = render_index(public=public, timeout=timeout, max_rows=max_rows, triples=triples)
+
+    async def index(request: Request) -> Response:
+        return HTMLResponse(index_html)
+
+    routes = [
+        Route("/", index),
+        Route("/dataset", dataset_description),
+        Route("/.well-known/void", dataset_description),
+        Route("/sparql", sparql, methods=["GET", "POST"]),
+        Route("/ontology", entity),
+        Route("/ontology/{rest:path}", entity),
+        Route("/id/{rest:path}", entity),
+        Route("/vocab/{rest:path}", entity),
+    ]
+    if docs_dir is not None:
+        routes.append(Mount("/docs", app=StaticFiles(directory=str(docs_dir), html=True)))
+    app = Starlette(routes=routes)
+    return AccessLog(app)
+
+
+class AccessLog:
+    """One line per request on standard error: ``METHOD PATH STATUS MS``."""
+
+    def __init__(self, app, stream=None):
+        self.app = app
+        self.stream = stream or sys.stderr
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = [500]
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            print(f"{scope['method']} {scope['path']} {status[0]} {elapsed:.0f}", file=self.stream, flush=True)
+
+
+BASE_IRI = "https://w3id.org/welfare-kg/"
+
+
+# --------------------------------------------------------------------------- static texts
+
+def describe_service(endpoint: str, fmt: str, *, public: bool, triples: int, max_rows: int) -> bytes:
+    """The SPARQL 1.1 Service Description of this endpoint."""
+    from rdflib import BNode, Graph, Literal, Namespace, URIRef
+    from rdflib.namespace import DCTERMS, RDF, XSD
+
+    SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+    VOID = Namespace("http://rdfs.org/ns/void#")
+    FORMATS = Namespace("http://www.w3.org/ns/formats/")
+    graph = Graph()
+    graph.bind("sd", SD)
+    graph.bind("void", VOID)
+    graph.bind("dcterms", DCTERMS)
+    service = URIRef(endpoint)
+    graph.add((service, RDF.type, SD.Service))
+    graph.add((service, SD.endpoint, service))
+    graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    graph.add((service, SD.feature, SD.UnionDefaultGraph))
+    for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
+                 "Turtle", "N-Triples", "JSON-LD", "RDF_XML"):
+        graph.add((service, SD.resultFormat, FORMATS[name]))
+    note = ("Read-only: SPARQL Update and SERVICE are refused. "
+            f"Results are capped at {max_rows} rows (header X-SPARQL-MaxRows when cut). ")
+    note += ("Public data only: resources marked wkg:isPersonalData are left out." if public
+             else "Full data, personal data included; the default graph is the union of the named graphs.")
+    graph.add((service, DCTERMS.description, Literal(note, lang="en")))
+    dataset, default = BNode("dataset"), BNode("default")
+    graph.add((service, SD.defaultDataset, dataset))
+    graph.add((dataset, RDF.type, SD.Dataset))
+    graph.add((dataset, SD.defaultGraph, default))
+    graph.add((default, RDF.type, SD.Graph))
+    graph.add((default, VOID.triples, Literal(triples, datatype=XSD.integer)))
+    graph.add((dataset, DCTERMS.source, URIRef(BASE_IRI)))
+    rdflib_format = {"turtle": "longturtle", "nt": "nt", "jsonld": "json-ld", "xml": "xml"}[fmt]
+    return graph.serialize(format=rdflib_format, encoding="utf-8")
+
+
+def render_index(*, public: bool, timeout: float, max_rows: int, triples: int) -> str:
+    """A minimal home page: where the endpoint is and the catalogue queries, each runnable."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from importlib import resources as importlib_resources
+
+    items = []
+    for item in queries.catalogue():
+        try:
+            text = queries.with_bindings(item.text, queries.bindings_for(item, {}))
+        except UsageError:
+            text = item.text
+        items.append({"name": item.name, "summary": item.summary, "description": item.description,
+                      "href": "/sparql?query=" + quote(text, safe="") + "&format=json",
+                      "csv": "/sparql?query=" + quote(text, safe="") + "&format=csv"})
+    folder = importlib_resources.files("welfare_kg") / "templates"
+    env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html"]))
+    return env.get_template("index.html").render(items=items, public=public, timeout=timeout,
+                                                  max_rows=max_rows, triples=triples)
+
+
+# --------------------------------------------------------------------------- running
+
+def public_export(cache_dir: Path | None, folder: Path) -> Path:
+    """Write the public export (no personal data) as N-Triples for the workers to load."""
+    dataset = store.open_dataset(cache_dir)
+    data = export.serialize(export.named_graphs(store.oxigraph(dataset)), "nt", public=True)
+    target = folder / "public.nt"
+    target.write_bytes(data)
+    return target
+
+
+def listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def default_workers() -> int:
+    return max(2, min(4, os.cpu_count() or 2))
+
+
+def run(*, cache_dir: Path | None, host: str = "127.0.0.1", port: int = 8000, public: bool = False,
+        timeout: float = 5.0, max_rows: int = 10_000, workers: int | None = None) -> None:
+    """Serve until interrupted (Ctrl-C). A non-loopback ``host`` always serves public data only."""
+    import uvicorn
+
+    if timeout <= 0 or max_rows <= 0:
+        raise UsageError("--timeout and --max-rows must be positive")
+    if not is_loopback(host) and not public:
+        public = True
+        print(f"welfare-kg: {host} is not a loopback address: serving public data only", file=sys.stderr)
+    store_path = store.build_store(cache_dir)
+    sock = listen(host, port)
+    scratch = Path(tempfile.mkdtemp(prefix="welfare-kg-serve-"))
+    description = dcat.description(store.open_dataset(cache_dir))
+    docs_dir = docs.generate(scratch / "docs").parent
+    pool = QueryPool(store_path=None if public else str(store_path),
+                     public_nt=str(public_export(cache_dir, scratch)) if public else None,
+                     size=workers or default_workers())
+    try:
+        asyncio.run(_serve(pool, sock, host=host, public=public, timeout=timeout, max_rows=max_rows,
+                           uvicorn=uvicorn, description=description, docs_dir=docs_dir))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pool.close()
+        sock.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+async def _serve(pool: QueryPool, sock: socket.socket, *, host: str, public: bool, timeout: float,
+                 max_rows: int, uvicorn, description: bytes, docs_dir: Path) -> None:
+    await pool.start()
+    _, _, body, _ = await pool.call({"op": "stats"}, timeout=max(timeout, 30))
+    app = create_app(pool, public=public, timeout=timeout, max_rows=max_rows, triples=int(body),
+                     description=description, docs_dir=docs_dir)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, limit_concurrency=200,
+                            timeout_graceful_shutdown=3, server_header=False)
+    server = uvicorn.Server(config)
+    shown = f"[{host}]" if ":" in host else host
+    port = sock.getsockname()[1]
+    print(f"welfare-kg: serving {'public data (no personal data)' if public else 'all data'} on "
+          f"http://{shown}:{port}/ (SPARQL at /sparql; {pool.size} workers, {timeout:g} s limit, "
+          f"{max_rows} rows cap); Ctrl-C stops", file=sys.stderr, flush=True)
+    with contextlib.suppress(asyncio.CancelledError):
+        await server.serve(sockets=[sock])

@@ -1,0 +1,149 @@
+"""`welfare-kg dcat`: a DCAT-AP 3 description that the official SEMIC shapes accept without
+a single result (warnings included), with VoID figures that match the public export."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCAT, DCTERMS, RDF, SH, VOID, XSD
+
+from conftest import BASE
+from welfare_kg import dcat, export, store
+from welfare_kg.cli import main
+
+SHAPES_DIR = Path(__file__).resolve().parents[2] / "shared/external/dcat-ap/3.0.1/html-shacl"
+# The DCAT-AP 3.0.1 split files (see the folder's README.txt): mandatory properties and
+# literal ranges, class ranges, recommended properties (sh:Warning), deprecated terms.
+SHAPE_FILES = ("shapes.ttl", "range.ttl", "shapes_recommended.ttl", "deprecateduris.ttl")
+DATASET = URIRef(BASE + "dataset")
+CATALOGUE = URIRef(BASE + "catalogue")
+
+
+@pytest.fixture(scope="module")
+def dcat_shapes() -> Graph:
+    missing = [name for name in SHAPE_FILES if not (SHAPES_DIR / name).is_file()]
+    if missing:
+        pytest.skip(f"DCAT-AP 3.0.1 shapes not found in {SHAPES_DIR} ({', '.join(missing)})")
+    shapes = Graph()
+    for name in SHAPE_FILES:
+        shapes.parse(SHAPES_DIR / name, format="turtle")
+    return shapes
+
+
+@pytest.fixture(scope="module")
+def turtle(dataset) -> bytes:
+    return dcat.description(dataset)
+
+
+@pytest.fixture(scope="module")
+def described(turtle) -> Graph:
+    return Graph().parse(data=turtle, format="turtle")
+
+
+@pytest.fixture(scope="module")
+def public(dataset) -> Graph:
+    """The public N-Triples export, parsed: what the VoID figures must describe."""
+    data = export.serialize(export.named_graphs(store.oxigraph(dataset)), "nt", public=True)
+    return Graph().parse(data=data, format="nt")
+
+
+def test_description_conforms_to_dcat_ap_3_with_no_result_of_any_severity(described, dcat_shapes):
+    from pyshacl import validate
+
+    conforms, report, text = validate(described, shacl_graph=dcat_shapes, inference="none",
+                                      allow_warnings=False)
+    results = list(report.objects(None, SH.result))
+    assert conforms, text
+    assert results == [], text
+
+
+def test_a_missing_title_is_caught_by_the_same_shapes(described, dcat_shapes):
+    """The check has teeth: drop a mandatory property and the shapes object."""
+    from pyshacl import validate
+
+    broken = Graph()
+    for triple in described:
+        broken.add(triple)
+    broken.remove((DATASET, DCTERMS.title, None))
+    conforms, report, _ = validate(broken, shacl_graph=dcat_shapes, inference="none")
+    assert not conforms
+    assert (None, SH.resultPath, DCTERMS.title) in report
+
+
+def test_void_figures_equal_counts_over_the_public_export(described, public):
+    subjects = set(public.subjects())
+    expected = {
+        "triples": len(public),
+        "entities": sum(1 for s in subjects if isinstance(s, URIRef) and str(s).startswith(BASE + "id/")),
+        "classes": len(set(public.objects(None, RDF.type))),
+        "properties": len(set(public.predicates())),
+        "distinctSubjects": len(subjects),
+        "distinctObjects": len(set(public.objects())),
+    }
+    found = {name: described.value(DATASET, VOID[name]) for name in expected}
+    assert found == {name: Literal(value, datatype=XSD.integer) for name, value in expected.items()}
+    assert described.value(DATASET, VOID.uriSpace) == Literal(BASE + "id/")
+    assert described.value(DATASET, VOID.sparqlEndpoint) == URIRef(BASE + "sparql")
+
+
+def test_void_vocabularies_cover_every_predicate_namespace(described, public):
+    listed = {str(v) for v in described.objects(DATASET, VOID.vocabulary)}
+    for predicate in set(public.predicates()):
+        assert any(str(predicate).startswith(ns) for ns in listed), predicate
+    assert BASE + "ontology/" in listed
+
+
+def test_every_export_format_has_a_distribution_with_its_media_type(described):
+    distributions = set(described.objects(DATASET, DCAT.distribution))
+    for name, (_, suffix, media_type) in export.FORMATS.items():
+        matches = [d for d in distributions
+                   if str(described.value(d, DCAT.downloadURL)).endswith(f"/welfare-kg-public{suffix}")]
+        assert len(matches) == 1, name
+        (distribution,) = matches
+        assert str(described.value(distribution, DCAT.mediaType)).endswith("/" + media_type)
+        assert str(described.value(distribution, DCTERMS.format)).startswith(
+            "http://publications.europa.eu/resource/authority/file-type/")
+    service = described.value(CATALOGUE, DCAT.service)
+    assert described.value(service, DCAT.endpointURL) == URIRef(BASE + "sparql")
+    assert described.value(service, DCAT.servesDataset) == DATASET
+    assert any(described.value(d, DCAT.accessService) == service for d in distributions)
+
+
+def test_temporal_coverage_spans_the_projects_and_dates_come_from_the_ontology(described, graph):
+    period = described.value(DATASET, DCTERMS.temporal)
+    start = described.value(period, DCAT.startDate)
+    end = described.value(period, DCAT.endDate)
+    starts = {str(graph.value(p, DCAT.startDate)) for p in graph.objects(None, DCTERMS.temporal)}
+    ends = {str(graph.value(p, DCAT.endDate)) for p in graph.objects(None, DCTERMS.temporal)}
+    assert str(start) in starts and all(str(start) <= s for s in starts - {"None"})
+    assert str(end) in ends and all(str(end)[:7] >= e[:7] for e in ends - {"None"})
+    modified = graph.value(URIRef(BASE + "ontology"), DCTERMS.modified)
+    assert described.value(DATASET, DCTERMS.modified) == modified
+    assert described.value(DATASET, DCTERMS.issued) == modified
+    assert set(described.objects(DATASET, DCTERMS.spatial)) == {
+        URIRef("http://publications.europa.eu/resource/authority/country/POL"),
+        URIRef("http://publications.europa.eu/resource/authority/country/SVK")}
+
+
+def test_output_is_byte_identical_across_runs_and_hash_seeds(turtle, cache_dir):
+    code = ("import sys; from pathlib import Path; from welfare_kg import dcat, store; "
+            "sys.stdout.buffer.write(dcat.description(store.open_dataset(Path(sys.argv[1]))))")
+    outputs = []
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        done = subprocess.run([sys.executable, "-c", code, str(cache_dir)], env=env, capture_output=True,
+                              check=True)
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] == turtle
+
+
+def test_cli_writes_the_description_atomically(cache_dir, tmp_path, turtle):
+    target = tmp_path / "out" / "dataset.ttl"
+    assert main(["--cache-dir", str(cache_dir), "dcat", "-o", str(target)]) == 0
+    assert target.read_bytes() == turtle
+    assert sorted(p.name for p in target.parent.iterdir()) == ["dataset.ttl"]  # no temporary left behind

@@ -1,0 +1,392 @@
+"""``welfare-kg serve`` tested as it runs: a real server process on a free loopback port,
+queried by independent clients (SPARQLWrapper, rdflib's SPARQLStore, curl, urllib)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCAT, OWL, RDF, RDFS
+
+from welfare_kg import sparql_protocol as sp
+from welfare_kg import store
+
+BASE = "https://w3id.org/welfare-kg/"
+GDYNIA = BASE + "id/organisation/mops-gdynia"
+PERSON = BASE + "id/person/sylwia-wojtysiak"
+PHONE = "(81) 53-50-716"
+TIMEOUT = 2.0
+MAX_ROWS = 1000
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+PROJECTS = ("PREFIX wkg: <https://w3id.org/welfare-kg/ontology/> "
+            "SELECT ?project WHERE { ?project a wkg:Project } ORDER BY ?project")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, cache_dir: Path, log: Path, *extra: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "welfare_kg.cli", "--cache-dir", str(cache_dir), "serve",
+             "--port", str(self.port), "--timeout", str(TIMEOUT), *extra],
+            stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+
+    def wait(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    @property
+    def sparql(self) -> str:
+        return self.url + "/sparql"
+
+
+@pytest.fixture(scope="module")
+def servers(cache_dir, tmp_path_factory):
+    store.build_store(cache_dir)  # once, before two servers open it
+    logs = tmp_path_factory.mktemp("logs")
+    full = Server(cache_dir, logs / "full.log", "--max-rows", str(MAX_ROWS))
+    public = Server(cache_dir, logs / "public.log", "--public", "--max-rows", "100000")
+    try:
+        full.wait()
+        public.wait()
+        yield full, public
+    finally:
+        full.stop()
+        public.stop()
+
+
+@pytest.fixture(scope="module")
+def server(servers):
+    return servers[0]
+
+
+@pytest.fixture(scope="module")
+def public_server(servers):
+    return servers[1]
+
+
+def fetch(url: str, *, data: bytes | None = None, headers: dict | None = None, method: str | None = None):
+    """(status, headers, body) without raising on 4xx/5xx."""
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def get_query(server: Server, query: str, **params) -> tuple:
+    headers = {"Accept": params.pop("accept")} if "accept" in params else {}
+    return fetch(server.sparql + "?" + urllib.parse.urlencode({"query": query, **params}), headers=headers)
+
+
+def curl(*args: str) -> str:
+    done = subprocess.run(["curl", "-sS", "--max-time", "30", *args], capture_output=True, check=True)
+    return done.stdout.decode("utf-8")
+
+
+# --------------------------------------------------------------------------- protocol, formats
+
+def test_sparqlwrapper_select_in_json_xml_and_csv_by_get_and_post(server):
+    from SPARQLWrapper import CSV, JSON, POST, POSTDIRECTLY, XML, SPARQLWrapper
+
+    expected = None
+    for method in ("GET", POST, POSTDIRECTLY):
+        client = SPARQLWrapper(server.sparql)
+        client.setQuery(PROJECTS)
+        if method != "GET":
+            client.setMethod(POST)
+            if method == POSTDIRECTLY:
+                client.setRequestMethod(POSTDIRECTLY)
+        client.setReturnFormat(JSON)
+        rows = [b["project"]["value"] for b in client.queryAndConvert()["results"]["bindings"]]
+        assert rows and all(r.startswith(BASE + "id/project/") for r in rows)
+        expected = expected or rows
+        assert rows == expected
+    client = SPARQLWrapper(server.sparql)
+    client.setQuery(PROJECTS)
+    client.setReturnFormat(XML)
+    document = client.queryAndConvert()  # a DOM
+    assert [u.firstChild.data for u in document.getElementsByTagName("uri")] == expected
+    client.setReturnFormat(CSV)
+    lines = client.queryAndConvert().decode("utf-8").splitlines()
+    assert lines[0] == "project" and lines[1:] == expected
+
+
+def test_tsv_and_ask_and_format_parameter_with_curl(server):
+    tsv = curl("-H", "Accept: text/tab-separated-values", "--data-urlencode", f"query={PROJECTS}", server.sparql)
+    lines = tsv.splitlines()
+    assert lines[0] == "?project" and lines[1].startswith(f"<{BASE}id/project/")
+    ask = "ASK { <%s> ?p ?o }" % GDYNIA
+    assert json.loads(curl("-G", "--data-urlencode", f"query={ask}", server.sparql)) == {"head": {}, "boolean": True}
+    xml = curl("-G", "--data-urlencode", f"query={ask}", "--data-urlencode", "format=xml", server.sparql)
+    assert "<boolean>true</boolean>" in xml
+    status, headers, body = get_query(server, PROJECTS, format="csv", accept="application/json")
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")  # the parameter wins
+
+
+def test_construct_in_every_rdf_format_parses_back(server):
+    query = f"CONSTRUCT {{ <{GDYNIA}> ?p ?o }} WHERE {{ <{GDYNIA}> ?p ?o }}"
+    parsed = {}
+    for media, rdflib_format in (("text/turtle", "turtle"), ("application/n-triples", "nt"),
+                                 ("application/ld+json", "json-ld"), ("application/rdf+xml", "xml")):
+        status, headers, body = get_query(server, query, accept=media)
+        assert status == 200 and headers["Content-Type"].startswith(media)
+        parsed[media] = Graph().parse(data=body, format=rdflib_format)
+    sizes = {len(g) for g in parsed.values()}
+    assert len(sizes) == 1 and sizes.pop() > 5
+    assert (URIRef(GDYNIA), RDFS.label, Literal("Miejski Ośrodek Pomocy Społecznej w Gdyni", lang="pl")) \
+        in parsed["text/turtle"]
+
+
+def test_sparqlwrapper_construct_turtle(server):
+    from SPARQLWrapper import TURTLE, SPARQLWrapper
+
+    client = SPARQLWrapper(server.sparql)
+    client.setQuery(f"DESCRIBE <{GDYNIA}>")
+    client.setReturnFormat(TURTLE)
+    graph = Graph().parse(data=client.queryAndConvert(), format="turtle")
+    assert (URIRef(GDYNIA), None, None) in graph
+
+
+def test_rdflib_sparqlstore_select_and_construct(server):
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    remote = Graph(store=SPARQLStore(server.sparql))  # XML: results XML or RDF/XML
+    rows = list(remote.query(PROJECTS))
+    assert rows and all(str(r[0]).startswith(BASE + "id/project/") for r in rows)
+    constructed = remote.query(f"CONSTRUCT WHERE {{ <{GDYNIA}> ?p ?o }}").graph
+    assert (URIRef(GDYNIA), RDFS.label, None) in constructed
+
+
+def test_service_description_without_query(server):
+    graph = Graph().parse(data=curl(server.sparql), format="turtle")
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    assert (URIRef(server.sparql), URIRef(sd + "endpoint"), URIRef(server.sparql)) in graph
+    assert (URIRef(server.sparql), URIRef(sd + "supportedLanguage"), URIRef(sd + "SPARQL11Query")) in graph
+
+
+def test_result_cap_is_announced(server):
+    status, headers, body = get_query(server, "SELECT * WHERE { ?s ?p ?o }")
+    assert status == 200 and headers["X-SPARQL-MaxRows"] == str(MAX_ROWS)
+    assert len(json.loads(body)["results"]["bindings"]) == MAX_ROWS
+    status, headers, _ = get_query(server, PROJECTS)
+    assert "X-SPARQL-MaxRows" not in headers
+
+
+def test_unacceptable_format_gets_406_with_the_list(server):
+    status, _, body = get_query(server, PROJECTS, accept="image/png")
+    assert status == 406 and b"application/sparql-results+json" in body
+    status, _, body = get_query(server, f"DESCRIBE <{GDYNIA}>", accept="text/csv")
+    assert status == 406 and b"text/turtle" in body
+
+
+# --------------------------------------------------------------------------- entity IRIs
+
+@pytest.mark.parametrize("media, rdflib_format", [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
+                                                  ("application/n-triples", "nt"), ("application/rdf+xml", "xml")])
+def test_entity_iri_dereferences_as_rdf(server, media, rdflib_format):
+    status, headers, body = fetch(server.url + "/id/organisation/mops-gdynia", headers={"Accept": media})
+    assert status == 200 and headers["Content-Type"].startswith(media) and "Accept" in headers["Vary"]
+    graph = Graph().parse(data=body, format=rdflib_format)
+    assert set(graph.subjects()) >= {URIRef(GDYNIA)}
+    assert (URIRef(GDYNIA), RDFS.label, Literal("Municipal Social Welfare Centre in Gdynia", lang="en")) in graph
+
+
+def test_entity_description_includes_its_blank_node_closure(server):
+    project = curl("-H", "Accept: text/turtle",
+                   server.url + "/id/project/mops-gdynia-cal-community-organising-2002")
+    graph = Graph().parse(data=project, format="turtle")
+    temporal = URIRef("http://purl.org/dc/terms/temporal")
+    periods = list(graph.objects(None, temporal))
+    assert periods and all(len(list(graph.predicate_objects(p))) > 0 for p in periods)
+
+
+def test_entity_iri_as_html_page(server):
+    page = curl("-H", "Accept: text/html", server.url + "/id/organisation/mops-gdynia")
+    assert "Miejski Ośrodek Pomocy Społecznej w Gdyni" in page and "@en" in page
+    assert 'href="/ontology/SocialWelfareCentre"' in page  # class, linked to this server
+    assert 'href="/id/project/' in page  # incoming links
+    assert "000_b867f87ad8e13151" in page  # the source document
+    assert 'src="data:image/svg+xml;base64,' in page  # the neighbourhood picture
+
+
+def test_ontology_and_vocabulary_iris_dereference(server):
+    for path in ("/ontology", "/ontology/Project", "/vocab/method/job-shadowing"):
+        status, _, body = fetch(server.url + path, headers={"Accept": "text/turtle"})
+        assert status == 200, path
+        assert len(Graph().parse(data=body, format="turtle")) > 0
+    status, headers, _ = fetch(server.url + "/ontology/Project", headers={"Accept": "text/html"})
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+
+
+def test_unknown_iri_is_404_and_unknown_type_406(server):
+    assert fetch(server.url + "/id/organisation/no-such-thing")[0] == 404
+    assert fetch(server.url + "/id/organisation/mops-gdynia", headers={"Accept": "image/png"})[0] == 406
+
+
+# --------------------------------------------------------------------------- safety
+
+def test_updates_are_refused(server):
+    insert = "INSERT DATA { <urn:a> <urn:b> <urn:c> }"
+    status, _, body = fetch(server.sparql, data=insert.encode(), headers={"Content-Type": "application/sparql-update"})
+    assert status == 403 and b"read-only" in body
+    status, _, body = fetch(server.sparql, data=urllib.parse.urlencode({"update": insert}).encode(),
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 403
+    for text in (insert, "PREFIX x: <urn:x#>\n# comment\nDELETE WHERE { ?s ?p ?o }", "LOAD <http://127.0.0.1:9/x>",
+                 "CLEAR ALL", "DROP GRAPH <urn:g>"):
+        status, _, body = get_query(server, text)
+        assert status == 403, text
+    assert get_query(server, "ASK { ?s ?p ?o }")[0] == 200  # nothing changed, still answering
+
+
+def test_federated_service_is_refused_and_nothing_is_fetched(server):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(0.5)
+    target = f"http://127.0.0.1:{listener.getsockname()[1]}/sparql"
+    try:
+        for query in (f"SELECT * WHERE {{ SERVICE <{target}> {{ ?s ?p ?o }} }}",
+                      f"select * {{ ?x ?y ?z . service silent <{target}> {{ ?s ?p ?o }} }}",
+                      f"SELECT * WHERE {{ ?s ?p ?o .SERVICE<{target}>{{ ?a ?b ?c }} }}"):
+            status, _, body = get_query(server, query)
+            assert status == 403 and b"SERVICE" in body, query
+        with pytest.raises(socket.timeout):
+            listener.accept()
+    finally:
+        listener.close()
+    # the word in a string, an IRI, a comment or a variable is not a SERVICE clause
+    harmless = 'SELECT ?service WHERE { BIND("SERVICE" AS ?service) } # SERVICE <http://x>'
+    assert get_query(server, harmless)[0] == 200
+
+
+def test_classify_and_service_detection_ignore_strings_iris_and_comments():
+    assert sp.classify("PREFIX a: <urn:SELECT>\nBASE <urn:x>\n# INSERT\nconstruct where { ?s ?p ?o }") == "CONSTRUCT"
+    assert sp.classify('PREFIX a: <urn:x> WITH <urn:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }') == "UPDATE"
+    assert sp.classify("SELCT * WHERE {}") is None
+    assert not sp.uses_service('SELECT * { ?s ?p """multi\nSERVICE <x> {}""" . ?s ex:SERVICE ?SERVICE }')
+    assert sp.uses_service("ASK { Service ?endpoint { ?s ?p ?o } }")
+
+
+def test_malformed_query_gets_400_with_position(server):
+    status, headers, body = get_query(server, "SELECT ?x WHERE {\n  ?x ?p ?o .\n  FILTER(?o = ) }")
+    assert status == 400 and headers["Content-Type"].startswith("text/plain")
+    assert b"3:" in body and b"Traceback" not in body
+
+
+def test_oversized_body_gets_413(server):
+    big = "SELECT * WHERE { ?s ?p ?o } #" + "x" * (70 * 1024)
+    status, _, _ = fetch(server.sparql, data=big.encode(), headers={"Content-Type": "application/sparql-query"})
+    assert status == 413
+    status, _, _ = fetch(server.sparql, data=b"query=ASK{}", headers={"Content-Type": "image/png"})
+    assert status == 415
+
+
+def test_slow_query_is_stopped_and_the_server_keeps_answering(server):
+    started = time.monotonic()
+    status, _, body = fetch(server.sparql, data=SLOW.encode(), headers={"Content-Type": "application/sparql-query"})
+    elapsed = time.monotonic() - started
+    assert status == 503 and b"time limit" in body
+    assert TIMEOUT <= elapsed < TIMEOUT + 1.5
+    status, _, body = get_query(server, "ASK { ?s ?p ?o }")
+    assert status == 200 and json.loads(body)["boolean"] is True
+
+
+def test_one_access_log_line_per_request(server):
+    fetch(server.url + "/id/organisation/no-such-thing?marker=1")
+    time.sleep(0.2)
+    lines = server.log.read_text().splitlines()
+    assert any(line.startswith("GET /id/organisation/no-such-thing 404 ") for line in lines)
+    assert "Traceback" not in server.log.read_text()
+
+
+def test_home_page_lists_the_catalogue(server):
+    status, _, body = fetch(server.url + "/")
+    assert status == 200 and b"cq01-projects" in body and b'href="/sparql' in body
+    # every catalogue link runs
+    import re
+
+    link = re.search(rb'href="(/sparql\?query=[^"]+)"', body).group(1).decode().replace("&amp;", "&")
+    assert fetch(server.url + link)[0] == 200
+
+
+# --------------------------------------------------------------------------- --public
+
+def test_public_server_leaks_no_personal_data(server, public_server):
+    assert fetch(server.url + "/id/person/sylwia-wojtysiak", headers={"Accept": "text/turtle"})[0] == 200
+    assert fetch(public_server.url + "/id/person/sylwia-wojtysiak", headers={"Accept": "text/turtle"})[0] == 404
+    everything = curl("-H", "Accept: application/n-triples", "--data-urlencode",
+                      "query=CONSTRUCT WHERE { ?s ?p ?o }", public_server.sparql)
+    assert len(everything.splitlines()) > 1000
+    assert PHONE not in everything and PERSON not in everything
+    assert 'isPersonalData> "true"' not in everything  # the property is defined, never used
+    status, _, body = get_query(public_server, "SELECT ?p WHERE { ?p a <https://w3id.org/welfare-kg/ontology/ContactPerson> }")
+    assert status == 200 and json.loads(body)["results"]["bindings"] == []
+    page = curl("-H", "Accept: text/html", public_server.url + "/id/project/sami-sobie-2006")
+    assert PHONE not in page and "Wojtysiak" not in page
+
+
+def test_curl_is_available():
+    assert shutil.which("curl"), "the server tests use curl as an independent client"
+
+
+# --------------------------------------------------------------------------- dataset description, docs
+
+
+@pytest.mark.parametrize("path", ["/dataset", "/.well-known/void"])
+def test_dataset_description_is_served(server, path):
+    status, headers, body = fetch(server.url + path)
+    assert status == 200 and headers["Content-Type"].startswith("text/turtle")
+    graph = Graph().parse(data=body, format="turtle")
+    dataset = URIRef("https://w3id.org/welfare-kg/dataset")
+    assert (dataset, RDF.type, DCAT.Dataset) in graph
+    assert int(graph.value(dataset, URIRef("http://rdfs.org/ns/void#triples"))) > 1000
+
+
+def test_ontology_iri_gives_people_its_documentation(server):
+    request = urllib.request.Request(server.url + "/ontology", headers={"Accept": "text/html"})
+    with urllib.request.urlopen(request, timeout=30) as response:  # follows the 303
+        assert response.url.endswith("/docs/index.html")
+        page = response.read().decode("utf-8")
+    assert "SocialWelfareCentre" in page or "ośrodek pomocy społecznej" in page
+    status, _, body = fetch(server.url + "/docs/vocab-method.html")
+    assert status == 200 and "job shadowing" in body.decode("utf-8")
+    status, headers, body = fetch(server.url + "/ontology", headers={"Accept": "text/turtle"})
+    assert status == 200 and headers["Content-Type"].startswith("text/turtle")
+    assert (URIRef("https://w3id.org/welfare-kg/ontology"), RDF.type, OWL.Ontology) in Graph().parse(
+        data=body, format="turtle")
