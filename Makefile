@@ -25,6 +25,8 @@ run: $(STAMP)
 	$(KG) export --format xml --public -o $(DIST)/welfare-kg-public.rdf
 	$(KG) export --format trig --public -o $(DIST)/welfare-kg-public.trig
 	$(KG) stats
+	$(KG) dcat -o $(DIST)/dataset.ttl
+	$(KG) docs -o $(DIST)/docs
 	for view in overview partnerships methods funding timeline; do \
 	    $(KG) viz $$view -o $(DIST)/$$view.html || exit 1; done
 	$(KG) viz overview --format png -o $(DIST)/overview-static.png
@@ -39,6 +41,8 @@ run: $(STAMP)
 	@echo "      Network pictures (open in a browser, work offline): $(DIST)/{overview,partnerships,methods,funding,timeline}.html"
 	@echo "      Overview page: $(DIST)/overview.html; its screenshot: $(DIST)/overview.png; static picture: $(DIST)/overview-static.png"
 	@echo "      For Gephi/Cytoscape: $(DIST)/overview.graphml"
+	@echo "      DCAT-AP description: $(DIST)/dataset.ttl; ontology docs: $(DIST)/docs/index.html"
+	@echo "      Serve it: $(KG) serve   (SPARQL at http://127.0.0.1:8000/sparql)"
 	@echo "      Try: $(KG) query cq02-partners-of --param org=organisation:mops-gdynia"
 
 test: $(STAMP)
