@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 DIST   := dist
 KG     := $(BIN)/welfare-kg
 
+WEB    := web/node_modules/.package-lock.json
+
 .PHONY: run test build validate clean
 
 $(STAMP): pyproject.toml
@@ -14,7 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# The SPARQL editor (YASGUI) for the query page at /, from the npm registry, served locally.
+$(WEB): web/package.json web/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix web --ignore-scripts --no-audit --no-fund; \
+	else echo "npm not found: the query page at / falls back to a plain list of the catalogue"; fi
+
+run: $(STAMP) $(WEB)
 	$(KG) build
 	$(KG) validate
 	$(KG) queries --run -o $(DIST)/queries
@@ -45,8 +52,8 @@ run: $(STAMP)
 	@echo "      Serve it: $(KG) serve   (SPARQL at http://127.0.0.1:8000/sparql)"
 	@echo "      Try: $(KG) query cq02-partners-of --param org=organisation:mops-gdynia"
 
-test: $(STAMP)
+test: $(STAMP) $(WEB)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(DIST) build
+	rm -rf $(DIST) build web/node_modules

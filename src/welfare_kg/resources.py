@@ -65,3 +65,12 @@ def query_files() -> list[Path]:
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "welfare-kg"
+
+
+def yasgui_dir() -> Path | None:
+    """YASGUI's browser build, installed from the npm registry into ``web/node_modules``
+    (``npm ci --prefix web``); None when it was not installed (the query page then falls back)."""
+    build = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "@zazuko" / "yasgui" / "build"
+    if (build / "yasgui.min.js").is_file() and (build / "yasgui.min.css").is_file():
+        return build
+    return None

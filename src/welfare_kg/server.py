@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, quote
 
-from . import dcat, docs, export, queries, store
+from . import dcat, docs, export, queries, resources, store
 from . import sparql_protocol as sp
 from .errors import UsageError
 from .query_pool import PoolBusy, QueryPool, QueryTimeout, WorkerDied
@@ -169,7 +169,12 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         lang = request.query_params.get("lang", "pl")
         return await ask_pool({"op": "entity", "iri": iri, "format": fmt, "lang": lang})
 
-    index_html = render_index(public=public, timeout=timeout, max_rows=max_rows, triples=triples)
+    editor_dir = resources.yasgui_dir()
+    if editor_dir is not None:
+        index_html = render_query_page(public=public, timeout=timeout, max_rows=max_rows, triples=triples)
+    else:
+        index_html = render_index(public=public, timeout=timeout, max_rows=max_rows, triples=triples)
+        index_html = index_html.replace("</body>", EDITOR_MISSING + "</body>", 1)
 
     async def index(request: Request) -> Response:
         return HTMLResponse(index_html)
@@ -186,6 +191,8 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
     ]
     if docs_dir is not None:
         routes.append(Mount("/docs", app=StaticFiles(directory=str(docs_dir), html=True)))
+    if editor_dir is not None:
+        routes.append(Mount("/static/yasgui", app=StaticFiles(directory=str(editor_dir))))
     app = Starlette(routes=routes)
     return AccessLog(app)
 
@@ -273,6 +280,36 @@ def render_index(*, public: bool, timeout: float, max_rows: int, triples: int) -
     folder = importlib_resources.files("welfare_kg") / "templates"
     env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html"]))
     return env.get_template("index.html").render(items=items, public=public, timeout=timeout,
+                                                  max_rows=max_rows, triples=triples)
+
+
+EDITOR_MISSING = ("<p><em>The query editor (YASGUI) is not installed: run "
+                  "<code>npm ci --prefix web --ignore-scripts --no-audit --no-fund</code> in the repository "
+                  "(the <code>make</code> set-up does it) and restart the server.</em></p>\n")
+
+
+def catalogue_tabs() -> list[dict]:
+    """One ready-to-run tab per catalogue query: parameters bound to their defaults."""
+    tabs = []
+    for item in queries.catalogue():
+        try:
+            text = queries.with_bindings(item.text, queries.bindings_for(item, {}))
+        except UsageError:
+            text = item.text
+        tabs.append({"name": item.name, "summary": item.summary, "description": item.description,
+                     "query": text, "href": "/sparql?query=" + quote(text, safe="") + "&format=json",
+                     "csv": "/sparql?query=" + quote(text, safe="") + "&format=csv"})
+    return tabs
+
+
+def render_query_page(*, public: bool, timeout: float, max_rows: int, triples: int) -> str:
+    """The home page for people: YASGUI (served from this server) with the catalogue as tabs."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from importlib import resources as importlib_resources
+
+    folder = importlib_resources.files("welfare_kg") / "templates"
+    env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html"]))
+    return env.get_template("query.html").render(tabs=catalogue_tabs(), public=public, timeout=timeout,
                                                   max_rows=max_rows, triples=triples)
 
 
