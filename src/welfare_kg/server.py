@@ -170,11 +170,8 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         return await ask_pool({"op": "entity", "iri": iri, "format": fmt, "lang": lang})
 
     editor_dir = resources.yasgui_dir()
-    if editor_dir is not None:
-        index_html = render_query_page(public=public, timeout=timeout, max_rows=max_rows, triples=triples)
-    else:
-        index_html = render_index(public=public, timeout=timeout, max_rows=max_rows, triples=triples)
-        index_html = index_html.replace("</body>", EDITOR_MISSING + "</body>", 1)
+    index_html = render_home(editor=editor_dir is not None, public=public, timeout=timeout, max_rows=max_rows,
+                             triples=triples)
 
     async def index(request: Request) -> Response:
         return HTMLResponse(index_html)
@@ -263,31 +260,6 @@ def describe_service(endpoint: str, fmt: str, *, public: bool, triples: int, max
     return graph.serialize(format=rdflib_format, encoding="utf-8")
 
 
-def render_index(*, public: bool, timeout: float, max_rows: int, triples: int) -> str:
-    """A minimal home page: where the endpoint is and the catalogue queries, each runnable."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-    from importlib import resources as importlib_resources
-
-    items = []
-    for item in queries.catalogue():
-        try:
-            text = queries.with_bindings(item.text, queries.bindings_for(item, {}))
-        except UsageError:
-            text = item.text
-        items.append({"name": item.name, "summary": item.summary, "description": item.description,
-                      "href": "/sparql?query=" + quote(text, safe="") + "&format=json",
-                      "csv": "/sparql?query=" + quote(text, safe="") + "&format=csv"})
-    folder = importlib_resources.files("welfare_kg") / "templates"
-    env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html"]))
-    return env.get_template("index.html").render(items=items, public=public, timeout=timeout,
-                                                  max_rows=max_rows, triples=triples)
-
-
-EDITOR_MISSING = ("<p><em>The query editor (YASGUI) is not installed: run "
-                  "<code>npm ci --prefix web --ignore-scripts --no-audit --no-fund</code> in the repository "
-                  "(the <code>make</code> set-up does it) and restart the server.</em></p>\n")
-
-
 def catalogue_tabs() -> list[dict]:
     """One ready-to-run tab per catalogue query: parameters bound to their defaults."""
     tabs = []
@@ -302,15 +274,15 @@ def catalogue_tabs() -> list[dict]:
     return tabs
 
 
-def render_query_page(*, public: bool, timeout: float, max_rows: int, triples: int) -> str:
-    """The home page for people: YASGUI (served from this server) with the catalogue as tabs."""
+def render_home(*, editor: bool, public: bool, timeout: float, max_rows: int, triples: int) -> str:
+    """The home page: YASGUI with the catalogue as tabs or, without the editor installed, a plain list."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     from importlib import resources as importlib_resources
 
     folder = importlib_resources.files("welfare_kg") / "templates"
     env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html"]))
-    return env.get_template("query.html").render(tabs=catalogue_tabs(), public=public, timeout=timeout,
-                                                  max_rows=max_rows, triples=triples)
+    return env.get_template("query.html" if editor else "index.html").render(
+        tabs=catalogue_tabs(), public=public, timeout=timeout, max_rows=max_rows, triples=triples)
 
 
 # --------------------------------------------------------------------------- running
