@@ -59,6 +59,13 @@ def test_label_falls_back_to_the_other_language_then_to_the_iri():
     assert projection.label(context, bare, "en") == "b-thing"
 
 
+def test_concepts_are_grouped_by_their_scheme(dataset):
+    graph = build(dataset, lang="en")
+    job_shadowing = graph.nodes[str(BASE + "vocab/method/job-shadowing")]
+    assert job_shadowing["group"] == "Method"
+    assert job_shadowing["group_label"] == "Social-work methods and practices"
+
+
 def test_most_specific_class_is_the_group(dataset):
     graph = build(dataset)
     assert graph.nodes[str(ORG["mops-gdynia-dops-1"])]["group"] == "DistrictWelfareCentre"

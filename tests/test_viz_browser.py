@@ -158,17 +158,17 @@ def test_search_offers_labels_not_iris(opened, overview):
 
 def test_class_filter_hides_and_shows_a_class(opened, overview):
     _, graph = overview
-    concepts = sorted(n for n, d in graph.nodes(data=True) if d["group"] == "Concept")
+    concepts = sorted(n for n, d in graph.nodes(data=True) if d["group"] == "Method")
     hidden = "cls => network.body.data.nodes.get({filter: n => n.cls === cls && n.hidden}).length"
-    opened.page.uncheck('.class-filter[value="Concept"]')
-    assert opened.js(hidden, "Concept") == len(concepts)
+    opened.page.uncheck('.class-filter[value="Method"]')
+    assert opened.js(hidden, "Method") == len(concepts)
     assert opened.js(hidden, "Project") == 0
     assert opened.js("window.network.body.data.nodes.length") == graph.number_of_nodes()
     touching = opened.js("network.body.data.edges.get({filter: e => e.hidden}).length")
     assert touching == sum(1 for u, v in {(u, v) for u, v in graph.edges()}
-                           if graph.nodes[u]["group"] == "Concept" or graph.nodes[v]["group"] == "Concept")
-    opened.page.check('.class-filter[value="Concept"]')
-    assert opened.js(hidden, "Concept") == 0
+                           if graph.nodes[u]["group"] == "Method" or graph.nodes[v]["group"] == "Method")
+    opened.page.check('.class-filter[value="Method"]')
+    assert opened.js(hidden, "Method") == 0
     assert opened.errors == []
 
 

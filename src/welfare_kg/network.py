@@ -63,7 +63,7 @@ def is_organisation(node: dict) -> bool:
 
 
 def is_method(node: dict) -> bool:
-    return node.get("group") == "Concept" and node.get("iri", "").startswith(METHOD_SPACE)
+    return node.get("iri", "").startswith(METHOD_SPACE)
 
 
 def simple_graph(graph: nx.MultiDiGraph) -> nx.Graph:

@@ -137,12 +137,27 @@ def _add_node(graph: nx.MultiDiGraph, context: Graph, term: URIRef, lang: str) -
     key = str(term)
     if key in graph:
         return
-    cls = most_specific_class(context, term)
-    class_label = label(context, cls, lang) if cls is not None else "zasób" if lang == "pl" else "resource"
+    group, class_label = node_group(context, term, lang)
     node_label = label(context, term, lang)
     facts = key_facts(context, term, lang)
-    graph.add_node(key, label=node_label, group=class_name(cls), group_label=class_label,
+    graph.add_node(key, label=node_label, group=group, group_label=class_label,
                    title=tooltip(class_label, node_label, facts, lang), **facts)
+
+
+def node_group(context: Graph, term: URIRef, lang: str) -> tuple[str, str]:
+    """The group key and its label: the most specific class, or for a SKOS concept its scheme.
+
+    Every method, role or target group is a skos:Concept; grouping concepts by scheme lets
+    a legend say "methods and practices" rather than "concept".
+    """
+    scheme = context.value(term, SKOS.inScheme)
+    if scheme is not None:
+        slug = str(scheme).rstrip("/").rsplit("/", 1)[-1]
+        return "".join(part.capitalize() for part in slug.split("-")), label(context, scheme, lang)
+    cls = most_specific_class(context, term)
+    if cls is None:
+        return class_name(None), "zasób" if lang == "pl" else "resource"
+    return class_name(cls), label(context, cls, lang)
 
 
 def collapse(graph: nx.MultiDiGraph, group: str, *, edge_label: str) -> nx.MultiDiGraph:
