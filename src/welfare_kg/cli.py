@@ -40,10 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build", help="rebuild the store from ontology/ and graph/ (other commands do it "
                                          "by themselves when a source changed)")
+    add_data_argument(build)
     build.set_defaults(handler=cmd_build)
 
     validate = sub.add_parser("validate", help="check the graph against the SHACL shapes and check-*.rq queries")
     validate.add_argument("--format", choices=("text", "turtle", "json"), default="text")
+    validate.add_argument("--data", type=Path, metavar="FILE",
+                          help="validate the curated sources plus this Turtle/N-Triples file, in a private "
+                               "in-memory store (the cached store is not touched)")
     validate.set_defaults(handler=cmd_validate)
 
     listing = sub.add_parser("queries", help="list the query catalogue, or run all of it")
@@ -58,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="bind a parameter (IRI, prefixed name or literal); repeatable")
     query.add_argument("--format", choices=results.FORMATS, default="table")
     query.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    add_data_argument(query)
     query.set_defaults(handler=cmd_query)
 
     exporter = sub.add_parser("export", help="write the ontology plus the graph as RDF")
@@ -100,7 +105,44 @@ def build_parser() -> argparse.ArgumentParser:
     statistics = sub.add_parser("stats", help="triples, entities per class, projects per institution")
     statistics.add_argument("--format", choices=("text", "json"), default="text")
     statistics.set_defaults(handler=cmd_stats)
+
+    generator = sub.add_parser("generate", help="write a synthetic national graph (N-Triples) for scale tests")
+    generator.add_argument("--projects", type=int, required=True, metavar="N", help="number of projects")
+    generator.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same bytes")
+    generator.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    generator.set_defaults(handler=cmd_generate)
+
+    bench = sub.add_parser("bench", help="benchmark our store against rdflib's in-memory store on generated data")
+    bench.add_argument("--projects", type=int, default=2000, metavar="N", help="projects to generate (default 2000)")
+    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--repeat", type=int, default=5,
+                       help="runs of each query per parameter value (default 5)")
+    bench.add_argument("--cap", type=float, default=60.0,
+                       help="seconds one query run may take before it is recorded as capped (default 60)")
+    bench.add_argument("--validate-cap", type=float, default=600.0,
+                       help="seconds validation or export may take before being capped (default 600)")
+    bench.add_argument("--data", type=Path, metavar="FILE", help="benchmark this file instead of generating one")
+    bench.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    bench.set_defaults(handler=cmd_bench)
     return parser
+
+
+def add_data_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, metavar="FILE",
+                        help="use a store built from the curated sources plus this Turtle/N-Triples file "
+                             "(e.g. from 'generate'); it replaces the store cached in --cache-dir")
+
+
+def data_files(args) -> list[Path] | None:
+    """The curated sources plus ``--data``, or None (the curated sources) without it."""
+    data = getattr(args, "data", None)
+    if data is None:
+        return None
+    from . import resources
+
+    if not data.is_file():
+        raise UsageError(f"{data}: no such file")
+    return resources.source_files() + [data]
 
 
 def add_view_arguments(parser: argparse.ArgumentParser) -> None:
@@ -133,8 +175,9 @@ def emit(text: str | bytes, output: Path | None) -> None:
 
 
 def cmd_build(args) -> int:
-    path = store.build_store(args.cache_dir, force=True)
-    dataset = store.open_dataset(args.cache_dir)
+    files = data_files(args)
+    path = store.build_store(args.cache_dir, force=True, files=files)
+    dataset = store.open_dataset(args.cache_dir, files=files)
     count = len(store.oxigraph(dataset))
     print(f"store: {path} ({count} quads)")
     return EXIT_OK
@@ -143,7 +186,12 @@ def cmd_build(args) -> int:
 def cmd_validate(args) -> int:
     from .validate import format_report, validate_graph
 
-    report = validate_graph(store.union_graph(store.open_dataset(args.cache_dir)))
+    files = data_files(args)
+    if files is None:
+        graph = store.union_graph(store.open_dataset(args.cache_dir))
+    else:
+        graph = store.parse_files(files)
+    report = validate_graph(graph)
     sys.stdout.write(format_report(report, args.format))
     return EXIT_OK if report.conforms else EXIT_INVALID
 
@@ -182,7 +230,7 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 def cmd_query(args) -> int:
     stdin_text = sys.stdin.read() if args.query == "-" else None
     item = queries.resolve(args.query, stdin_text)
-    dataset = store.open_dataset(args.cache_dir)
+    dataset = store.open_dataset(args.cache_dir, files=data_files(args))
     result = queries.run(dataset, item, parse_params(args.param))
     if result.type == "CONSTRUCT":
         emit(result.graph.serialize(format="longturtle", encoding="utf-8"), args.output)
@@ -249,6 +297,36 @@ def cmd_stats(args) -> int:
         emit(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", None)
     else:
         emit(stats.format_text(figures), None)
+    return EXIT_OK
+
+
+def cmd_generate(args) -> int:
+    from . import generate
+
+    if args.projects < 0:
+        raise UsageError("--projects must be 0 or more")
+    if args.output is None:
+        generate.generate(sys.stdout, projects=args.projects, seed=args.seed)
+        sys.stdout.flush()
+    else:
+        count = generate.write_file(args.output, projects=args.projects, seed=args.seed)
+        print(f"wrote {args.output} ({count} triples, {args.projects} projects, seed {args.seed})", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+
+    if args.projects < 1 or args.repeat < 1:
+        raise UsageError("--projects and --repeat must be at least 1")
+    if args.data is not None and not args.data.is_file():
+        raise UsageError(f"{args.data}: no such file")
+    result = bench.run(projects=args.projects, seed=args.seed, repeat=args.repeat, cap=args.cap,
+                       validate_cap=args.validate_cap, data=args.data,
+                       log=lambda message: print(message, file=sys.stderr))
+    sys.stdout.write(bench.format_table(result))
+    if args.json:
+        export.write_atomic(args.json, (json.dumps(result, indent=2) + "\n").encode("utf-8"))
     return EXIT_OK
 
 

@@ -103,9 +103,12 @@ def _remove_stale_stores(current: Path) -> None:
             shutil.rmtree(other, ignore_errors=True)
 
 
-def open_dataset(cache_dir: Path | None = None) -> Dataset:
-    """The store as a read-only rdflib Dataset whose default graph is the union of all files."""
-    path = build_store(cache_dir)
+def open_dataset(cache_dir: Path | None = None, *, files: list[Path] | None = None) -> Dataset:
+    """The store as a read-only rdflib Dataset whose default graph is the union of all files.
+
+    ``files`` defaults to the curated sources (:func:`resources.source_files`).
+    """
+    path = build_store(cache_dir, files=files)
     dataset = Dataset(store=OxigraphStore(store=ox.Store.read_only(str(path))), default_union=True)
     bind_prefixes(dataset)
     return dataset
