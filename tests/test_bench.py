@@ -1,0 +1,34 @@
+"""The benchmark at a tiny size: both sides run, the JSON has the specified shape."""
+
+from __future__ import annotations
+
+import json
+
+from welfare_kg import bench, queries
+from welfare_kg.cli import main
+
+
+def test_bench_writes_json_with_one_row_per_catalogue_query(tmp_path, monkeypatch, capsys):
+    captured = {}
+    real_run = bench.run
+
+    def quick_run(**kwargs):  # a short per-query cap: rdflib's cq02 is very slow even here
+        kwargs.update(cap=3.0, validate_cap=60.0)
+        captured["result"] = real_run(**kwargs)
+        return captured["result"]
+
+    monkeypatch.setattr(bench, "run", quick_run)
+    target = tmp_path / "bench.json"
+    assert main(["bench", "--projects", "20", "--repeat", "1", "--json", str(target)]) == 0
+    result = json.loads(target.read_text(encoding="utf-8"))
+    assert result["triples"] > 0
+    tasks = [row["task"] for row in result["rows"]]
+    names = [item.name for item in queries.catalogue()]
+    assert all(name in tasks for name in names)
+    assert {"build", "catalogue", "validate", "export-turtle", "second-query-process"} <= set(tasks)
+    for row in result["rows"]:
+        assert {"task", "ours_s", "rdflib_s", "ratio"} <= set(row)
+    ours = {row["task"]: row["ours_s"] for row in result["rows"]}
+    assert all(ours[name] is not None for name in names)
+    assert result["peak_rss_mb"]["ours"] > 0
+    assert "cq01-projects" in capsys.readouterr().out
