@@ -35,6 +35,15 @@ def graph(dataset) -> Graph:
     return store.union_graph(dataset)
 
 
+@pytest.fixture(scope="module")
+def overview(dataset):
+    """The overview view and its projected graph, in Polish (the default language)."""
+    from welfare_kg import views
+
+    view = views.load_view("overview")
+    return view, views.build(dataset, view, lang="pl")
+
+
 def ask(graph_or_dataset, query: str) -> bool:
     """Run an ASK query with the project's prefixes."""
     return bool(graph_or_dataset.query(query).askAnswer)

@@ -32,12 +32,6 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def overview(dataset):
-    view = views.load_view("overview")
-    return view, views.build(dataset, view, lang="pl")
-
-
-@pytest.fixture(scope="module")
 def overview_html(overview, tmp_path_factory) -> Path:
     view, graph = overview
     path = tmp_path_factory.mktemp("page") / "overview.html"

@@ -22,12 +22,6 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def overview(dataset):
-    view = views.load_view("overview")
-    return view, views.build(dataset, view, lang="pl")
-
-
-@pytest.fixture(scope="module")
 def overview_html(overview, tmp_path_factory) -> str:
     view, graph = overview
     path = tmp_path_factory.mktemp("html") / "overview.html"

@@ -157,7 +157,7 @@ def _local(iri) -> str:
 def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-    return Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
+    return Environment(loader=FileSystemLoader(str(resources.templates_dir())),
                        autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                        keep_trailing_newline=True)
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import base64
 import functools
-from importlib import resources as importlib_resources
 from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
-from . import export, page, projection, views
+from . import export, page, projection, resources, views
 from .namespaces import BASE, PREFIXES
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -197,8 +196,7 @@ def neighbourhood_svg(store, node, lang: str, title: str) -> tuple[str | None, i
 def _template():
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    folder = importlib_resources.files("welfare_kg") / "templates"
-    env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html"]),
+    env = Environment(loader=FileSystemLoader(str(resources.templates_dir())), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     return env.get_template("entity.html")
 

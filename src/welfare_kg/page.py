@@ -244,7 +244,7 @@ def render_html(graph: nx.Graph, view, *, lang: str = "pl") -> str:
     info = describe(graph, view, lang)
     info["view"] = view
     net = _network(graph, info)
-    templates = Path(__file__).parent / "templates"
+    templates = resources.templates_dir()
     net.set_template_dir(str(templates) + "/", "page.html")
     net.templateEnv = Environment(loader=FileSystemLoader(str(templates)), autoescape=select_autoescape(["html"]),
                                   keep_trailing_newline=True)

@@ -40,6 +40,11 @@ def dcat_template() -> Path:
     return data_root() / "metadata" / "catalogue.ttl"
 
 
+def templates_dir() -> Path:
+    """Jinja2 templates of the pages the package writes or serves (inside the package)."""
+    return Path(__file__).parent / "templates"
+
+
 def shapes_file() -> Path:
     return ontology_dir() / "shapes.ttl"
 

@@ -277,10 +277,8 @@ def catalogue_tabs() -> list[dict]:
 def render_home(*, editor: bool, public: bool, timeout: float, max_rows: int, triples: int) -> str:
     """The home page: YASGUI with the catalogue as tabs or, without the editor installed, a plain list."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
-    from importlib import resources as importlib_resources
 
-    folder = importlib_resources.files("welfare_kg") / "templates"
-    env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=FileSystemLoader(str(resources.templates_dir())), autoescape=select_autoescape(["html"]))
     return env.get_template("query.html" if editor else "index.html").render(
         tabs=catalogue_tabs(), public=public, timeout=timeout, max_rows=max_rows, triples=triples)
 
