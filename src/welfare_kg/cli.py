@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import __version__, export, queries, results, stats, store
+from . import __version__, export, queries, remote, resources, results, stats, store
 from .errors import EXIT_INVALID, EXIT_OK, UsageError, WelfareKGError
 
 
@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # argparse has printed the usage line already
         return int(exit_.code or 0)
     try:
+        if args.endpoint and not getattr(args, "remote", False):
+            raise UsageError(f"{args.command} works on the embedded store only; --endpoint is not supported there")
         return args.handler(args)
     except WelfareKGError as error:
         print(f"welfare-kg: {error}", file=sys.stderr)
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"welfare-kg {__version__}")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="where the built store lives (default: $XDG_CACHE_HOME/welfare-kg)")
+    add_remote_arguments(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = sub.add_parser("build", help="rebuild the store from ontology/ and graph/ (other commands do it "
@@ -54,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--run", action="store_true", help="run every catalogue query with its defaults")
     listing.add_argument("-o", "--output-dir", type=Path,
                          help="with --run: write each result as SPARQL CSV into this folder")
-    listing.set_defaults(handler=cmd_queries)
+    add_remote_arguments(listing)
+    listing.set_defaults(remote=True, handler=cmd_queries)
 
     query = sub.add_parser("query", help="run one query: a catalogue name, an .rq file, or - for stdin")
     query.add_argument("query", metavar="NAME|FILE|-")
@@ -63,13 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--format", choices=results.FORMATS, default="table")
     query.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
     add_data_argument(query)
-    query.set_defaults(handler=cmd_query)
+    add_remote_arguments(query)
+    query.set_defaults(remote=True, handler=cmd_query)
 
     exporter = sub.add_parser("export", help="write the ontology plus the graph as RDF")
     exporter.add_argument("--format", choices=tuple(export.FORMATS), default="turtle")
     exporter.add_argument("--public", action="store_true", help="leave out everything marked as personal data")
     exporter.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
-    exporter.set_defaults(handler=cmd_export)
+    add_remote_arguments(exporter)
+    exporter.set_defaults(remote=True, handler=cmd_export)
 
     viz = sub.add_parser("viz", help="draw a view as an interactive offline HTML page, or as SVG/PNG")
     add_view_arguments(viz)
@@ -77,13 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     viz.add_argument("-o", "--output", type=Path, help="file to write (default: VIEW.FORMAT here)")
     viz.add_argument("--max-nodes", type=int, default=None,
                      help="refuse to draw more nodes than this (default: see README, 'Large graphs')")
-    viz.set_defaults(handler=cmd_viz)
+    add_remote_arguments(viz)
+    viz.set_defaults(remote=True, handler=cmd_viz)
 
     analysis = sub.add_parser("network", help="degree, betweenness and communities of a view's nodes")
     add_view_arguments(analysis)
     analysis.add_argument("--format", choices=("table", "csv", "json", "graphml", "gexf"), default="table")
     analysis.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
-    analysis.set_defaults(handler=cmd_network)
+    add_remote_arguments(analysis)
+    analysis.set_defaults(remote=True, handler=cmd_network)
 
     serve = sub.add_parser("serve", help="SPARQL 1.1 endpoint, dereferenceable IRIs and a query page")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
@@ -92,11 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="serve only what a public export contains (always so for a non-loopback --host)")
     serve.add_argument("--timeout", type=float, default=5.0, help="seconds a query may run (default 5)")
     serve.add_argument("--max-rows", type=int, default=10_000, help="result-size cap (default 10000)")
-    serve.set_defaults(handler=cmd_serve)
+    add_remote_arguments(serve)
+    serve.set_defaults(remote=True, handler=cmd_serve)
 
     description = sub.add_parser("dcat", help="DCAT-AP 3 dataset description with VoID statistics (Turtle)")
     description.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
-    description.set_defaults(handler=cmd_dcat)
+    add_remote_arguments(description)
+    description.set_defaults(remote=True, handler=cmd_dcat)
 
     documentation = sub.add_parser("docs", help="HTML documentation of the ontology and the SKOS schemes")
     documentation.add_argument("-o", "--output-dir", type=Path, default=Path("dist/docs"))
@@ -104,13 +114,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     statistics = sub.add_parser("stats", help="triples, entities per class, projects per institution")
     statistics.add_argument("--format", choices=("text", "json"), default="text")
-    statistics.set_defaults(handler=cmd_stats)
+    add_remote_arguments(statistics)
+    statistics.set_defaults(remote=True, handler=cmd_stats)
 
     generator = sub.add_parser("generate", help="write a synthetic national graph (N-Triples) for scale tests")
     generator.add_argument("--projects", type=int, required=True, metavar="N", help="number of projects")
     generator.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same bytes")
     generator.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
     generator.set_defaults(handler=cmd_generate)
+
+    push = sub.add_parser("push", help="load ontology/ and graph/ into a remote SPARQL store (needs --endpoint)")
+    push.add_argument("--method", choices=("update", "gsp"), default="update",
+                      help="SPARQL Update (DROP + INSERT DATA, default) or Graph Store Protocol (PUT)")
+    push.add_argument("--gsp-endpoint", metavar="URL",
+                      help="with --method gsp: the Graph Store Protocol URL (Oxigraph: .../store)")
+    add_data_argument(push)
+    add_remote_arguments(push)
+    push.set_defaults(remote=True, handler=cmd_push)
 
     bench = sub.add_parser("bench", help="benchmark our store against rdflib's in-memory store on generated data")
     bench.add_argument("--projects", type=int, default=2000, metavar="N", help="projects to generate (default 2000)")
@@ -127,6 +147,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_remote_arguments(parser: argparse.ArgumentParser, default=argparse.SUPPRESS) -> None:
+    """--endpoint and friends, before the command or after it (SUPPRESS keeps the global value)."""
+    parser.add_argument("--endpoint", metavar="URL", default=default,
+                        help="use this SPARQL 1.1 query endpoint instead of the embedded store (see README, "
+                             "'Remote SPARQL stores')")
+    parser.add_argument("--update-endpoint", metavar="URL", default=default,
+                        help="SPARQL Update endpoint for push (default: --endpoint)")
+    parser.add_argument("--graph", metavar="IRI", default=default,
+                        help="keep everything in this one named graph instead of one graph per source file")
+    parser.add_argument("--remote-timeout", type=float, metavar="SECONDS",
+                        default=60.0 if default is None else default,
+                        help="client-side time limit of each request to the endpoint (default 60)")
+
+
+def open_graph(args, files: list[Path] | None = None):
+    """The dataset every command reads: the embedded store, or the remote one with --endpoint."""
+    if args.endpoint is None:
+        return store.open_dataset(args.cache_dir, files=files)
+    return remote.open_dataset(remote_endpoint(args, files))
+
+
+def remote_endpoint(args, files: list[Path] | None = None) -> remote.Endpoint:
+    if args.remote_timeout <= 0:
+        raise UsageError("--remote-timeout must be positive")
+    if args.graph is not None and not queries.ABSOLUTE_IRI.match(args.graph):
+        raise UsageError(f"--graph: '{args.graph}' is not an absolute IRI")
+    return remote.endpoint_for(args.endpoint, files=files, graph=args.graph,
+                               update_url=args.update_endpoint or args.endpoint,
+                               gsp_url=getattr(args, "gsp_endpoint", None), timeout=args.remote_timeout)
+
+
 def add_data_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, metavar="FILE",
                         help="use a store built from the curated sources plus this Turtle/N-Triples file "
@@ -138,8 +189,6 @@ def data_files(args) -> list[Path] | None:
     data = getattr(args, "data", None)
     if data is None:
         return None
-    from . import resources
-
     if not data.is_file():
         raise UsageError(f"{data}: no such file")
     return resources.source_files() + [data]
@@ -157,7 +206,7 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
 def view_graph(args):
     from . import views
 
-    dataset = store.open_dataset(args.cache_dir)
+    dataset = open_graph(args)
     view = views.load_view(args.view)
     types = [t.strip().rsplit(":", 1)[-1] for t in args.types.split(",") if t.strip()] if args.types else None
     graph = views.build(dataset, view, lang=args.lang, focus=args.focus, hops=args.hops, types=types,
@@ -203,7 +252,7 @@ def cmd_queries(args) -> int:
             params = ", ".join(f"{p.name}={p.default}" for p in item.parameters)
             print(f"{item.name:28s} {item.summary}" + (f"  [{params}]" if params else ""))
         return EXIT_OK
-    dataset = store.open_dataset(args.cache_dir)
+    dataset = open_graph(args)
     for item in catalogue:
         result = queries.run(dataset, item)
         text = results.format_result(result, "csv", dataset.namespace_manager)
@@ -230,7 +279,7 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 def cmd_query(args) -> int:
     stdin_text = sys.stdin.read() if args.query == "-" else None
     item = queries.resolve(args.query, stdin_text)
-    dataset = store.open_dataset(args.cache_dir, files=data_files(args))
+    dataset = open_graph(args, files=data_files(args))
     result = queries.run(dataset, item, parse_params(args.param))
     if result.type == "CONSTRUCT":
         emit(result.graph.serialize(format="longturtle", encoding="utf-8"), args.output)
@@ -240,8 +289,7 @@ def cmd_query(args) -> int:
 
 
 def cmd_export(args) -> int:
-    dataset = store.open_dataset(args.cache_dir)
-    data = export.serialize(export.named_graphs(store.oxigraph(dataset)), args.format, public=args.public)
+    data = export.serialize(remote.named_graphs_of(open_graph(args)), args.format, public=args.public)
     emit(data, args.output)
     if args.output:
         print(f"wrote {args.output} ({len(data)} bytes, {args.format}{', public' if args.public else ''})",
@@ -271,15 +319,16 @@ def cmd_network(args) -> int:
 def cmd_serve(args) -> int:
     from . import server
 
+    endpoint = remote_endpoint(args) if args.endpoint else None
     server.run(cache_dir=args.cache_dir, host=args.host, port=args.port, public=args.public,
-               timeout=args.timeout, max_rows=args.max_rows)
+               timeout=args.timeout, max_rows=args.max_rows, endpoint=endpoint)
     return EXIT_OK
 
 
 def cmd_dcat(args) -> int:
     from . import dcat
 
-    emit(dcat.description(store.open_dataset(args.cache_dir)), args.output)
+    emit(dcat.description(open_graph(args)), args.output)
     return EXIT_OK
 
 
@@ -292,11 +341,21 @@ def cmd_docs(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    figures = stats.compute(store.open_dataset(args.cache_dir))
+    figures = stats.compute(open_graph(args))
     if args.format == "json":
         emit(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", None)
     else:
         emit(stats.format_text(figures), None)
+    return EXIT_OK
+
+
+def cmd_push(args) -> int:
+    if not args.endpoint:
+        raise UsageError("push needs --endpoint URL (the store's SPARQL query endpoint)")
+    if args.method == "gsp" and not args.gsp_endpoint:
+        raise UsageError("--method gsp needs --gsp-endpoint URL (the store's Graph Store Protocol endpoint)")
+    files = data_files(args) or resources.source_files()
+    remote.push(remote_endpoint(args, files), files, method=args.method)
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import networkx as nx
 from rdflib import Dataset, Literal
 
-from . import projection, resources
+from . import projection, remote, resources
 from .errors import UsageError
 from .queries import expand_iri, with_bindings
 
@@ -87,7 +87,9 @@ def build(dataset: Dataset, view: View, *, lang: str = "pl", focus: str | None =
           types: list[str] | None = None, year: int | None = None) -> nx.MultiDiGraph:
     """Run the view's query, project it, then apply the filters in the order year, types, focus."""
     result = dataset.query(view.query_path.read_text(encoding="utf-8"))
-    graph = projection.project(result.graph, dataset, lang=lang)
+    # A remote store is asked once for what the projection reads, not once per node and fact.
+    context = remote.context_graph(dataset, result.graph) if remote.is_remote(dataset) else dataset
+    graph = projection.project(result.graph, context, lang=lang)
     if view.collapse:
         graph = projection.collapse(graph, view.collapse, edge_label=view.collapse_label(lang))
     if year is not None:

@@ -1,0 +1,340 @@
+"""A remote SPARQL 1.1 store in place of the embedded Oxigraph: query it, push the graph into it.
+
+The dataset rule. ``push`` puts each source file into its own named graph, with the same
+IRI the embedded store gives it (:func:`named_graph_for`), or everything into the
+one graph ``--graph IRI``. Every query sent names exactly those graphs with the protocol
+parameters ``default-graph-uri`` (their merge is the default graph, as the embedded store's
+union default graph) and ``named-graph-uri`` (what ``GRAPH ?g`` ranges over). Server
+defaults never matter: Virtuoso's default graph is the union of all its graphs, system
+graphs included, and Oxigraph's is not a union at all unless started so.
+
+The wire. Queries go as GET, or as a form-encoded POST when the URL would be too long,
+never as a POST of ``application/sparql-query`` (Virtuoso never answers that). Every
+request has a client-side time limit. Data goes as N-Triples, never Turtle (Virtuoso's
+Turtle loader mangles escaped prefixed names). HTTP errors and connection failures become
+one-line :class:`RemoteError` messages.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
+
+import pyoxigraph as ox
+from rdflib import Dataset, Graph, URIRef
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from rdflib.query import Result
+
+from . import export, resources, store
+from . import sparql_protocol as sp
+from .errors import LoadError
+from .namespaces import bind_prefixes
+
+MAX_GET_URL = 4000  # longer requests go as a form POST; some proxies refuse URLs over 4-8 KiB
+UPDATE_CHUNK = 2000  # triples per INSERT DATA request (Virtuoso parses each as one SQL text)
+RESULTS_JSON = "application/sparql-results+json"
+N_TRIPLES = "application/n-triples"
+BNODE_SUBJECT = re.compile(r"(_:[A-Za-z0-9_-]+) ")
+BNODE_OBJECT = re.compile(r" (_:[A-Za-z0-9_-]+) \.$")
+
+
+class RemoteError(LoadError):
+    """The remote store could not be reached or answered with an error; ``status`` is its HTTP status."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    query_url: str
+    update_url: str | None = None
+    gsp_url: str | None = None
+    graph: str | None = None  # one graph for everything instead of one graph per source file
+    timeout: float = 60.0
+    graphs: tuple[str, ...] = field(default=())  # the dataset every query names
+
+
+def endpoint_for(query_url: str, *, files: list[Path] | None = None, graph: str | None = None,
+                 update_url: str | None = None, gsp_url: str | None = None, timeout: float = 60.0) -> Endpoint:
+    """An endpoint whose dataset is the graphs ``push`` writes for these files (default: the sources)."""
+    files = resources.source_files() if files is None else files
+    graphs = (graph,) if graph else tuple(str(store.named_graph_for(path)) for path in files)
+    return Endpoint(query_url=query_url, update_url=update_url, gsp_url=gsp_url, graph=graph,
+                    timeout=timeout, graphs=graphs)
+
+
+# --------------------------------------------------------------------------- HTTP
+
+def request(url: str, *, timeout: float, data: bytes | None = None, headers: dict | None = None,
+            method: str | None = None) -> tuple[bytes, str]:
+    """One HTTP exchange: the body and its media type, or a one-line RemoteError."""
+    try:
+        with urlopen(Request(url, data=data, headers=headers or {}, method=method), timeout=timeout) as response:
+            body = response.read()
+            # Virtuoso's "anytime" queries answer 200 with a partial result when they run out of time.
+            if response.headers.get("X-SQL-State"):
+                raise RemoteError(f"{_short(url)}: the store returned a partial result "
+                                  f"({response.headers['X-SQL-State']}: {response.headers.get('X-SQL-Message', '')})")
+            return body, response.headers.get("Content-Type", "").split(";")[0].strip()
+    except HTTPError as error:
+        detail = " ".join(error.read(2000).decode("utf-8", "replace").split())[:300]
+        raise RemoteError(f"{_short(url)}: HTTP {error.code} {error.reason}" + (f": {detail}" if detail else ""),
+                          error.code) from None
+    except TimeoutError:
+        raise RemoteError(f"{_short(url)}: no answer within {timeout:g} s (--remote-timeout)") from None
+    except URLError as error:
+        reason = getattr(error.reason, "strerror", None) or error.reason
+        raise RemoteError(f"{_short(url)}: cannot connect: {reason}") from None
+    except (OSError, http.client.HTTPException) as error:
+        raise RemoteError(f"{_short(url)}: connection failed: {error}") from None
+
+
+def _short(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def send_query(endpoint: Endpoint, text: str, accept: str, *, graphs: tuple[str, ...] | None = None,
+               timeout: float | None = None) -> tuple[bytes, str]:
+    """Send a query naming the dataset's graphs; GET unless the URL would be too long."""
+    graphs = endpoint.graphs if graphs is None else graphs
+    params = [("query", text)]
+    params += [("default-graph-uri", g) for g in graphs] + [("named-graph-uri", g) for g in graphs]
+    encoded = urlencode(params)
+    headers = {"Accept": accept}
+    timeout = endpoint.timeout if timeout is None else timeout
+    separator = "&" if "?" in endpoint.query_url else "?"
+    if len(endpoint.query_url) + 1 + len(encoded) <= MAX_GET_URL:
+        return request(endpoint.query_url + separator + encoded, timeout=timeout, headers=headers)
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return request(endpoint.query_url, timeout=timeout, data=encoded.encode("ascii"), headers=headers)
+
+
+def accept_for(text: str) -> str:
+    return N_TRIPLES if sp.classify(text) in ("CONSTRUCT", "DESCRIBE") else RESULTS_JSON
+
+
+# --------------------------------------------------------------------------- rdflib side (CLI commands)
+
+class RemoteStore(SPARQLStore):
+    """rdflib's read-only SPARQL store, sending every query through :func:`send_query`."""
+
+    def __init__(self, endpoint: Endpoint):
+        super().__init__(endpoint.query_url)
+        self.endpoint = endpoint
+
+    def _query(self, query: str, default_graph=None, named_graph=None) -> Result:  # noqa: ARG002 - our dataset rule
+        body, media = send_query(self.endpoint, query, accept_for(query))
+        try:
+            return Result.parse(io.BytesIO(body), content_type=media or None)
+        except Exception as error:  # noqa: BLE001 - any parser failure is the server's answer's fault
+            raise RemoteError(f"{self.endpoint.query_url}: unreadable answer ({media or 'no media type'}): "
+                              f"{str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
+
+
+def open_dataset(endpoint: Endpoint) -> Dataset:
+    """The remote dataset as a read-only rdflib Dataset (queries, value(), objects())."""
+    dataset = Dataset(store=RemoteStore(endpoint), default_union=True)
+    bind_prefixes(dataset)
+    return dataset
+
+
+def is_remote(dataset) -> bool:
+    return isinstance(getattr(dataset, "store", None), RemoteStore)
+
+
+def endpoint_of(dataset: Dataset) -> Endpoint:
+    return dataset.store.endpoint
+
+
+def construct(endpoint: Endpoint, text: str) -> Graph:
+    body, _ = send_query(endpoint, text, N_TRIPLES)
+    graph = Graph()
+    graph.parse(data=body.decode("utf-8"), format="nt")
+    return graph
+
+
+def graph_sizes(endpoint: Endpoint) -> dict[str, int]:
+    text = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+    return {row["g"].value: int(row["n"].value) for row in solutions(endpoint, text)}
+
+
+def named_graphs(endpoint: Endpoint) -> dict[URIRef, Graph]:
+    """Each graph of the dataset as an rdflib Graph, keyed by IRI (as :func:`export.named_graphs`).
+
+    A server may cut results silently (Virtuoso at ResultSetMaxRows), so each graph's size
+    is checked against a count first.
+    """
+    sizes = graph_sizes(endpoint)
+    graphs: dict[URIRef, Graph] = {}
+    for name in sorted(sizes):
+        graph = construct(endpoint, f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}")
+        if len(graph) != sizes[name]:
+            raise RemoteError(f"{endpoint.query_url}: graph <{name}> has {sizes[name]} triples but the store sent "
+                              f"{len(graph)} (a result-size cap such as Virtuoso's ResultSetMaxRows?)")
+        graphs[URIRef(name)] = graph
+    return graphs
+
+
+def named_graphs_of(dataset: Dataset) -> dict[URIRef, Graph]:
+    """Each graph of an embedded or a remote dataset, for exports."""
+    if is_remote(dataset):
+        return named_graphs(endpoint_of(dataset))
+    return export.named_graphs(store.oxigraph(dataset))
+
+
+# The context a picture needs about its nodes: their own triples, those of the blank nodes
+# they point to (periods, amounts), and how the resources they point to are named and typed.
+CONTEXT = """
+CONSTRUCT { ?s ?p ?o } WHERE {
+  VALUES ?term { %s }
+  { ?term ?p ?o . BIND(?term AS ?s) }
+  UNION { ?term ?link ?s . FILTER(isBlank(?s)) ?s ?p ?o . }
+  UNION { ?term ?link ?s . FILTER(isIRI(?s)) ?s ?p ?o . FILTER(?p IN (%s)) }
+}"""
+NAMING = ("http://www.w3.org/2004/02/skos/core#prefLabel", "http://www.w3.org/2000/01/rdf-schema#label",
+          "https://schema.org/name", "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
+          "http://www.w3.org/2000/01/rdf-schema#subClassOf", "http://purl.org/dc/terms/identifier")
+CONTEXT_BATCH = 200  # terms per query; a blank node belongs to one subject, so batches never split one
+
+
+def context_graph(dataset: Dataset, edges: Graph) -> Graph:
+    """What :func:`projection.project` reads about the terms of ``edges``, fetched in a few queries."""
+    endpoint = endpoint_of(dataset)
+    terms = sorted({t for triple in edges for t in triple if isinstance(t, URIRef)})
+    naming = ", ".join(f"<{iri}>" for iri in NAMING)
+    context = Graph()
+    for start in range(0, len(terms), CONTEXT_BATCH):
+        values = " ".join(term.n3() for term in terms[start:start + CONTEXT_BATCH])
+        context += construct(endpoint, CONTEXT % (values, naming))
+    return context
+
+
+# --------------------------------------------------------------------------- pyoxigraph side (serve)
+
+def solutions(endpoint: Endpoint, text: str, **options):
+    """A SELECT or ASK as pyoxigraph's QuerySolutions / QueryBoolean."""
+    body, _ = send_query(endpoint, text, RESULTS_JSON, **options)
+    return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+
+
+class RemoteOxStore:
+    """The remote store with the part of pyoxigraph's ``Store.query`` the server's workers use."""
+
+    def __init__(self, endpoint: Endpoint):
+        self.endpoint = endpoint
+
+    def query(self, text: str, *, default_graph=None, named_graphs=None, use_default_graph_as_union=False):
+        # A client may narrow the dataset to some of our graphs, never widen it to the server's others.
+        owned = set(self.endpoint.graphs)
+        asked = [g.value for g in (default_graph or []) + (named_graphs or [])]
+        if any(g not in owned for g in asked):
+            raise ValueError("only this dataset's graphs can be named: " + ", ".join(sorted(owned)))
+        graphs = tuple(asked) if asked else None
+        if accept_for(text) == N_TRIPLES:
+            body, _ = send_query(self.endpoint, text, N_TRIPLES, graphs=graphs)
+            return [quad.triple for quad in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
+        return solutions(self.endpoint, text, graphs=graphs)
+
+
+# --------------------------------------------------------------------------- push
+
+def graph_payloads(files: list[Path], graph: str | None = None) -> dict[str, bytes]:
+    """N-Triples per graph to push: one graph per file, or all files into ``graph``."""
+    local = ox.Store()
+    store.load_files(local, files)
+    payloads: dict[str, bytes] = {}
+    names = [ox.NamedNode(str(store.named_graph_for(path))) for path in files]
+    if graph:
+        triples = dict.fromkeys(q.triple for name in names for q in local.quads_for_pattern(None, None, None, name))
+        return {graph: ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES)}
+    for name in names:
+        triples = [q.triple for q in local.quads_for_pattern(None, None, None, name)]
+        payloads[name.value] = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    return payloads
+
+
+def blank_node_groups(lines: list[str]) -> list[list[str]]:
+    """N-Triples lines grouped so that lines sharing a blank node, directly or through others, stay together.
+
+    INSERT DATA scopes blank-node labels to one request: a blank node split over two
+    requests would become two nodes.
+    """
+    parent: dict[str, str] = {}
+
+    def find(label: str) -> str:
+        while parent.setdefault(label, label) != label:
+            parent[label] = parent[parent[label]]
+            label = parent[label]
+        return label
+
+    labels_per_line = []
+    for line in lines:
+        subject, obj = BNODE_SUBJECT.match(line), BNODE_OBJECT.search(line)
+        labels = [match.group(1) for match in (subject, obj) if match]
+        for other in labels[1:]:
+            parent[find(other)] = find(labels[0])
+        labels_per_line.append(labels)
+    groups: dict[str, list[str]] = {}
+    for index, (line, labels) in enumerate(zip(lines, labels_per_line)):
+        groups.setdefault(find(labels[0]) if labels else f"line {index}", []).append(line)
+    return list(groups.values())
+
+
+def update_chunks(payload: bytes, size: int = UPDATE_CHUNK) -> list[str]:
+    """N-Triples text cut into chunks of about ``size`` triples, blank-node groups never split."""
+    chunks, current = [], []
+    for group in blank_node_groups([line for line in payload.decode("utf-8").splitlines() if line.strip()]):
+        if current and len(current) + len(group) > size:
+            chunks.append("\n".join(current))
+            current = []
+        current += group
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+def send_update(endpoint: Endpoint, text: str) -> None:
+    request(endpoint.update_url, timeout=endpoint.timeout, data=urlencode({"update": text}).encode("ascii"),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def push_update(endpoint: Endpoint, name: str, payload: bytes) -> None:
+    """DROP the graph, then INSERT its triples in chunks.
+
+    ``INSERT { … } WHERE {}`` rather than ``INSERT DATA``: Virtuoso 7.2 refuses blank nodes
+    in INSERT DATA ("not allowed in a constant clause"); a template with one empty solution
+    inserts the same triples, with fresh blank nodes per request, on every server.
+    """
+    send_update(endpoint, f"DROP SILENT GRAPH <{name}>")
+    for chunk in update_chunks(payload):
+        send_update(endpoint, f"INSERT {{ GRAPH <{name}> {{\n{chunk}\n}} }} WHERE {{}}")
+
+
+def push_gsp(endpoint: Endpoint, name: str, payload: bytes) -> None:
+    separator = "&" if "?" in endpoint.gsp_url else "?"
+    request(endpoint.gsp_url + separator + urlencode({"graph": name}), timeout=endpoint.timeout, data=payload,
+            headers={"Content-Type": N_TRIPLES}, method="PUT")
+
+
+def push(endpoint: Endpoint, files: list[Path], *, method: str, log=print) -> int:
+    """Replace each owned graph on the server with the files' triples; return the total pushed."""
+    send = push_gsp if method == "gsp" else push_update
+    total = 0
+    for name, payload in graph_payloads(files, endpoint.graph).items():
+        count = payload.count(b"\n")
+        send(endpoint, name, payload)
+        log(f"graph <{name}>: {count} triples ({method})")
+        total += count
+    stored = sum(graph_sizes(endpoint).values())
+    log(f"total: {total} triples in {len(endpoint.graphs)} graphs; the store now holds {stored}")
+    if stored != total:
+        raise RemoteError(f"{endpoint.query_url}: pushed {total} triples but the store holds {stored} in these graphs")
+    return total
