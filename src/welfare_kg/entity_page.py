@@ -47,11 +47,20 @@ TEXTS = {
 # --------------------------------------------------------------------------- lookups
 
 def _triples(store, subject=None, predicate=None, obj=None):
-    """Distinct triples matching a pattern in any graph, with the graphs they came from."""
+    """Distinct triples matching a pattern in any graph, with the graphs they came from.
+
+    In term order, not the store's (which follows its internal ids), so that a page is the
+    same whichever store answers; blank-node labels differ between stores and do not count.
+    """
     found: dict = {}
-    for quad in store.quads_for_pattern(subject, predicate, obj, None):
+    for quad in sorted(store.quads_for_pattern(subject, predicate, obj, None), key=_order):
         found.setdefault(quad.triple, set()).add(quad.graph_name)
     return found
+
+
+def _order(quad) -> tuple:
+    return tuple("" if isinstance(term, ox.BlankNode) else str(term)
+                 for term in (quad.subject, quad.predicate, quad.object))
 
 
 def description(store, iri: str) -> tuple[list, set]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
+from . import remote
 from . import sparql_protocol as sp
 from .namespaces import PREFIXES
 
@@ -39,14 +40,21 @@ def warm_up(store) -> None:
 
 def handle(store, request: dict) -> tuple:
     op = request["op"]
-    if op == "sparql":
-        return run_sparql(store, request)
-    if op == "entity":
-        from . import entity_page
+    try:
+        if op == "sparql":
+            return run_sparql(store, request)
+        if op == "entity":
+            from . import entity_page
 
-        return entity_page.answer(store, request["iri"], request["format"], request.get("lang", "pl"))
-    if op == "stats":
-        return 200, "application/json", str(count_triples(store)).encode(), {}
+            iri = request["iri"]
+            if isinstance(store, remote.RemoteOxStore):
+                store = remote.entity_store(store.endpoint, iri)
+            return entity_page.answer(store, iri, request["format"], request.get("lang", "pl"))
+        if op == "stats":
+            return 200, "application/json", str(count_triples(store)).encode(), {}
+    except remote.RemoteError as error:
+        # The remote store's 400 is the client's malformed query; anything else is the store's fault.
+        return message(400 if error.status == 400 else 502, str(error))
     raise ValueError(f"unknown op {op!r}")
 
 

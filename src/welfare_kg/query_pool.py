@@ -49,9 +49,10 @@ def _context():
 
 
 class QueryPool:
-    def __init__(self, *, store_path: str | None, public_nt: str | None, size: int = 2):
+    def __init__(self, *, store_path: str | None, public_nt: str | None, size: int = 2, remote=None):
         self.store_path = store_path
         self.public_nt = public_nt
+        self.remote = remote  # a remote.Endpoint: workers forward to it instead of opening a store
         self.size = size
         self.idle: asyncio.Queue | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -64,7 +65,7 @@ class QueryPool:
 
     def _spawn(self) -> Worker:
         parent, child = _context().Pipe()
-        process = _context().Process(target=worker_main, args=(child, self.store_path, self.public_nt),
+        process = _context().Process(target=worker_main, args=(child, self.store_path, self.public_nt, self.remote),
                                      daemon=True, name="welfare-kg-query")
         process.start()
         child.close()
@@ -153,9 +154,13 @@ def _stop(worker: Worker) -> None:
 
 # --------------------------------------------------------------------------- the worker process
 
-def open_store(store_path: str | None, public_nt: str | None):
+def open_store(store_path: str | None, public_nt: str | None, endpoint=None):
     import pyoxigraph as ox
 
+    if endpoint is not None:
+        from .remote import RemoteOxStore
+
+        return RemoteOxStore(endpoint)
     if public_nt is not None:
         store = ox.Store()
         store.bulk_load(path=public_nt, format=ox.RdfFormat.N_TRIPLES)
@@ -163,7 +168,7 @@ def open_store(store_path: str | None, public_nt: str | None):
     return ox.Store.read_only(store_path)
 
 
-def worker_main(conn, store_path: str | None, public_nt: str | None) -> None:
+def worker_main(conn, store_path: str | None, public_nt: str | None, endpoint=None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops us
     try:
         resource.setrlimit(resource.RLIMIT_DATA, (WORKER_MEMORY, WORKER_MEMORY))
@@ -171,7 +176,7 @@ def worker_main(conn, store_path: str | None, public_nt: str | None) -> None:
         pass
     from . import handlers  # heavy imports happen here, before "ready"
 
-    store = open_store(store_path, public_nt)
+    store = open_store(store_path, public_nt, endpoint)
     handlers.warm_up(store)
     conn.send("ready")
     while True:

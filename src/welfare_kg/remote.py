@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from .errors import LoadError
 from .namespaces import bind_prefixes
 
 MAX_GET_URL = 4000  # longer requests go as a form POST; some proxies refuse URLs over 4-8 KiB
-UPDATE_CHUNK = 2000  # triples per INSERT DATA request (Virtuoso parses each as one SQL text)
+UPDATE_CHUNK = 500  # triples per INSERT request: Virtuoso compiles one to at most 10,000 lines of SQL
 RESULTS_JSON = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
 BNODE_SUBJECT = re.compile(r"(_:[A-Za-z0-9_-]+) ")
@@ -132,6 +133,8 @@ class RemoteStore(SPARQLStore):
 
     def _query(self, query: str, default_graph=None, named_graph=None) -> Result:  # noqa: ARG002 - our dataset rule
         body, media = send_query(self.endpoint, query, accept_for(query))
+        if media in ("application/sparql-results+json", "application/json"):
+            body = repaired_json(body, self.endpoint)
         try:
             return Result.parse(io.BytesIO(body), content_type=media or None)
         except Exception as error:  # noqa: BLE001 - any parser failure is the server's answer's fault
@@ -222,7 +225,27 @@ def context_graph(dataset: Dataset, edges: Graph) -> Graph:
 def solutions(endpoint: Endpoint, text: str, **options):
     """A SELECT or ASK as pyoxigraph's QuerySolutions / QueryBoolean."""
     body, _ = send_query(endpoint, text, RESULTS_JSON, **options)
-    return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    return ox.parse_query_results(repaired_json(body, endpoint), format=ox.QueryResultsFormat.JSON)
+
+
+def repaired_json(body: bytes, endpoint: Endpoint) -> bytes:
+    """SPARQL JSON results with two Virtuoso habits undone.
+
+    Virtuoso answers an ASK as a one-row SELECT of ``__ASK_RETVAL``, and labels blank nodes
+    ``nodeID://b10032``, which pyoxigraph refuses.
+    """
+    try:
+        answer = json.loads(body)
+    except ValueError as error:
+        raise RemoteError(f"{endpoint.query_url}: the answer is not SPARQL JSON: {error}") from None
+    bindings = answer.get("results", {}).get("bindings", [])
+    if answer.get("head", {}).get("vars") == ["__ASK_RETVAL"]:
+        return json.dumps({"head": {}, "boolean": bool(bindings) and bindings[0]["__ASK_RETVAL"]["value"] != "0"}).encode()
+    for row in bindings:
+        for term in row.values():
+            if term.get("type") == "bnode":
+                term["value"] = "b" + term["value"].encode("utf-8").hex()
+    return json.dumps(answer).encode("utf-8")
 
 
 class RemoteOxStore:
@@ -242,6 +265,53 @@ class RemoteOxStore:
             body, _ = send_query(self.endpoint, text, N_TRIPLES, graphs=graphs)
             return [quad.triple for quad in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
         return solutions(self.endpoint, text, graphs=graphs)
+
+
+# Everything an entity page reads (see entity_page): the entity's triples and, through up to
+# ENTITY_DEPTH blank nodes, those of its blank nodes; the triples pointing at it, and for
+# those that come from a blank node, the triples pointing at that blank node.
+ENTITY_DEPTH = 4
+ENTITY = """
+SELECT ?g ?s ?p ?o WHERE { GRAPH ?g {
+  { <%(iri)s> ?p ?o . BIND(<%(iri)s> AS ?s) }
+  %(closure)s
+  UNION { ?s ?p <%(iri)s> . BIND(<%(iri)s> AS ?o) }
+  UNION { ?o ?link <%(iri)s> . FILTER(isBlank(?o)) ?s ?p ?o . }
+} }"""
+ENTITY_NAMING = """
+SELECT ?g ?s ?p ?o WHERE { VALUES ?term { %s } GRAPH ?g {
+  { ?term ?p ?o . BIND(?term AS ?s) FILTER(?p IN (%s)) }
+  UNION { ?term a ?s . ?s ?p ?o . FILTER(?p IN (%s)) }
+} }"""
+
+
+def entity_store(endpoint: Endpoint, iri: str) -> ox.Store:
+    """A small in-memory store holding what :mod:`entity_page` reads about ``iri``, in a few queries.
+
+    Blank nodes are only followed within one answer, and each answer's blank-node labels get
+    their own prefix: labels of two answers never name the same node.
+    """
+    closure = []
+    for depth in range(1, ENTITY_DEPTH + 1):
+        chain = " . ".join(f"?n{i} ?l{i} ?n{i + 1}" for i in range(depth)).replace("?n0", f"<{iri}>")
+        chain = chain.replace(f"?n{depth}", "?s")
+        blanks = " && ".join(f"isBlank({node})" for node in [*(f"?n{i}" for i in range(1, depth)), "?s"])
+        closure.append(f"UNION {{ {chain} . FILTER({blanks}) ?s ?p ?o . }}")
+    local = ox.Store()
+    quads = _quads(solutions(endpoint, ENTITY % {"iri": iri, "closure": "\n  ".join(closure)}), "a")
+    local.extend(quads)
+    terms = sorted({t.value for q in quads for t in (q.subject, q.predicate, q.object) if isinstance(t, ox.NamedNode)})
+    naming = ", ".join(f"<{p}>" for p in NAMING)
+    for start in range(0, len(terms), CONTEXT_BATCH):
+        values = " ".join(f"<{t}>" for t in terms[start:start + CONTEXT_BATCH])
+        local.extend(_quads(solutions(endpoint, ENTITY_NAMING % (values, naming, naming)), f"n{start}"))
+    return local
+
+
+def _quads(rows, prefix: str) -> list:
+    def own(term):
+        return ox.BlankNode(f"{prefix}{term.value}") if isinstance(term, ox.BlankNode) else term
+    return [ox.Quad(own(row["s"]), row["p"], own(row["o"]), row["g"]) for row in rows]
 
 
 # --------------------------------------------------------------------------- push
@@ -288,8 +358,9 @@ def blank_node_groups(lines: list[str]) -> list[list[str]]:
     return list(groups.values())
 
 
-def update_chunks(payload: bytes, size: int = UPDATE_CHUNK) -> list[str]:
+def update_chunks(payload: bytes, size: int | None = None) -> list[str]:
     """N-Triples text cut into chunks of about ``size`` triples, blank-node groups never split."""
+    size = size or UPDATE_CHUNK
     chunks, current = [], []
     for group in blank_node_groups([line for line in payload.decode("utf-8").splitlines() if line.strip()]):
         if current and len(current) + len(group) > size:

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, quote
 
-from . import dcat, docs, export, queries, resources, store
+from . import dcat, docs, export, queries, remote, resources, store
 from . import sparql_protocol as sp
 from .errors import UsageError
 from .query_pool import PoolBusy, QueryPool, QueryTimeout, WorkerDied
@@ -285,10 +285,9 @@ def render_home(*, editor: bool, public: bool, timeout: float, max_rows: int, tr
 
 # --------------------------------------------------------------------------- running
 
-def public_export(cache_dir: Path | None, folder: Path) -> Path:
+def public_export(dataset, folder: Path) -> Path:
     """Write the public export (no personal data) as N-Triples for the workers to load."""
-    dataset = store.open_dataset(cache_dir)
-    data = export.serialize(export.named_graphs(store.oxigraph(dataset)), "nt", public=True)
+    data = export.serialize(remote.named_graphs_of(dataset), "nt", public=True)
     target = folder / "public.nt"
     target.write_bytes(data)
     return target
@@ -313,8 +312,14 @@ def default_workers() -> int:
 
 
 def run(*, cache_dir: Path | None, host: str = "127.0.0.1", port: int = 8000, public: bool = False,
-        timeout: float = 5.0, max_rows: int = 10_000, workers: int | None = None) -> None:
-    """Serve until interrupted (Ctrl-C). A non-loopback ``host`` always serves public data only."""
+        timeout: float = 5.0, max_rows: int = 10_000, workers: int | None = None,
+        endpoint: remote.Endpoint | None = None) -> None:
+    """Serve until interrupted (Ctrl-C). A non-loopback ``host`` always serves public data only.
+
+    With ``endpoint`` the workers forward queries and entity lookups to that remote store;
+    with ``public`` too, the public part of it is copied into the workers at start-up, since
+    no query rewriting could reliably keep personal data out of arbitrary SPARQL.
+    """
     import uvicorn
 
     if timeout <= 0 or max_rows <= 0:
@@ -322,14 +327,15 @@ def run(*, cache_dir: Path | None, host: str = "127.0.0.1", port: int = 8000, pu
     if not is_loopback(host) and not public:
         public = True
         print(f"welfare-kg: {host} is not a loopback address: serving public data only", file=sys.stderr)
-    store_path = store.build_store(cache_dir)
+    store_path = store.build_store(cache_dir) if endpoint is None else None
+    dataset = store.open_dataset(cache_dir) if endpoint is None else remote.open_dataset(endpoint)
+    description = dcat.description(dataset)
     sock = listen(host, port)
     scratch = Path(tempfile.mkdtemp(prefix="welfare-kg-serve-"))
-    description = dcat.description(store.open_dataset(cache_dir))
     docs_dir = docs.generate(scratch / "docs").parent
-    pool = QueryPool(store_path=None if public else str(store_path),
-                     public_nt=str(public_export(cache_dir, scratch)) if public else None,
-                     size=workers or default_workers())
+    pool = QueryPool(store_path=None if public or store_path is None else str(store_path),
+                     public_nt=str(public_export(dataset, scratch)) if public else None,
+                     remote=endpoint if not public else None, size=workers or default_workers())
     try:
         asyncio.run(_serve(pool, sock, host=host, public=public, timeout=timeout, max_rows=max_rows,
                            uvicorn=uvicorn, description=description, docs_dir=docs_dir))

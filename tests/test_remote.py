@@ -1,0 +1,319 @@
+"""Remote SPARQL stores: push the graph into a real Oxigraph server and a real Virtuoso on
+loopback, then check that every command gives what the embedded store gives.
+
+The servers come from ``scripts/test-servers start`` (which ``.ci/run`` calls): their URLs
+are in WELFARE_KG_OXIGRAPH_URL / WELFARE_KG_VIRTUOSO_URL or in the env file the script
+writes. Without them these tests skip, except under CI, where they fail.
+
+Numbers are compared by value: Virtuoso keeps numbers as SQL numbers and gives an
+integer-valued xsd:decimal ("33826.00") back as xsd:integer ("33826").
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import socket
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from rdflib import BNode, Graph, Literal
+from rdflib.namespace import XSD
+
+from test_server import Server, fetch, get_query
+from welfare_kg import cli, queries, remote, store
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV_FILE = ROOT / ".test-servers.env"
+NUMERIC = {XSD.decimal, XSD.integer, XSD.double, XSD.float, XSD.int, XSD.long}
+# Each server's SPARQL query, update and Graph Store Protocol endpoints, under its base URL.
+PATHS = {"oxigraph": ("/query", "/update", "/store"),
+         "virtuoso": ("/sparql", "/sparql", "/sparql-graph-crud")}
+# Virtuoso 7.2 answers these differently (the embedded store and Oxigraph agree): exactly the
+# catalogue queries with zero-or-more paths (rdfs:subClassOf*, org:unitOf*); not yet diagnosed.
+VIRTUOSO_DIFFERS = {"check-funding-chain", "check-unit-parent-is-organisation", "cq02-partners-of",
+                    "cq12-institutions"}
+VIRTUOSO_COMMANDS_DIFFER = {("queries", "--run"), ("dcat",),  # cq02/cq12; dcat: VoID distinctObjects 1863 vs 1862
+                            ("query", "cq02-partners-of", "--param", "org=organisation:stowarzyszenie-cal",
+                             "--format", "csv")}
+VARIED = {"cq02-partners-of": {"org": "organisation:stowarzyszenie-cal"}, "cq05-active-in-year": {"year": "2010"}}
+
+
+def server_url(name: str) -> str | None:
+    variable = f"WELFARE_KG_{name.upper()}_URL"
+    if os.environ.get(variable):
+        return os.environ[variable]
+    if ENV_FILE.is_file():
+        match = re.search(rf"^export {variable}=(\S+)$", ENV_FILE.read_text(), re.MULTILINE)
+        if match:
+            return match.group(1)
+    return None
+
+
+@pytest.fixture(scope="module", params=sorted(PATHS))
+def server(request, cache_dir):
+    name = request.param
+    url = server_url(name)
+    if url is None:
+        reason = f"no {name} server: run scripts/test-servers start (or set WELFARE_KG_{name.upper()}_URL)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    query, update, gsp = (url + path for path in PATHS[name])
+    remote_options = ["--endpoint", query, "--update-endpoint", update]
+    assert cli.main(["--cache-dir", str(cache_dir), *remote_options, "push"]) == 0
+    return {"name": name, "options": remote_options, "gsp": gsp,
+            "endpoint": remote.endpoint_for(query, update_url=update, gsp_url=gsp, timeout=30)}
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    code = cli.main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def embedded_and_remote(capsys, cache_dir, server, *args) -> tuple[str, str]:
+    code, embedded, _ = run_cli(capsys, "--cache-dir", str(cache_dir), *args)
+    assert code == 0
+    code, remote_out, err = run_cli(capsys, "--cache-dir", str(cache_dir), *server["options"], *args)
+    assert code == 0, err
+    return embedded, remote_out
+
+
+def local_quads(cache_dir) -> int:
+    return len(store.oxigraph(store.open_dataset(cache_dir)))
+
+
+# --------------------------------------------------------------------------- push
+
+def test_push_replaces_its_graphs_and_leaves_others_alone(server, cache_dir, capsys):
+    endpoint = server["endpoint"]
+    other = "urn:welfare-kg-test:someone-elses-graph"
+    remote.send_update(endpoint, f"DROP SILENT GRAPH <{other}>")
+    remote.send_update(endpoint, f'INSERT DATA {{ GRAPH <{other}> {{ <urn:x> <urn:y> "kept" }} }}')
+    code, out, _ = run_cli(capsys, "--cache-dir", str(cache_dir), *server["options"], "push")
+    assert code == 0
+    sizes = remote.graph_sizes(endpoint)
+    assert sum(sizes[g] for g in endpoint.graphs) == local_quads(cache_dir)  # twice pushed, once stored
+    assert other not in sizes  # queries see only the dataset's graphs ...
+    kept = remote.solutions(endpoint, f'ASK {{ GRAPH <{other}> {{ <urn:x> <urn:y> "kept" }} }}', graphs=(other,))
+    assert bool(kept)  # ... and push left the other graph alone
+    assert len(out.splitlines()) == len(endpoint.graphs) + 1 and out.splitlines()[-1].startswith("total: ")
+
+
+def test_push_by_graph_store_protocol(server, cache_dir, capsys):
+    code, out, err = run_cli(capsys, "--cache-dir", str(cache_dir), *server["options"], "push",
+                             "--method", "gsp", "--gsp-endpoint", server["gsp"])
+    assert code == 0, err
+    assert "(gsp)" in out
+    assert sum(remote.graph_sizes(server["endpoint"]).get(g, 0) for g in server["endpoint"].graphs) \
+        == local_quads(cache_dir)
+
+
+def test_blank_nodes_survive_small_update_chunks(server, cache_dir, capsys, monkeypatch):
+    """With 7 triples per request, periods and amounts span chunk borders unless kept together."""
+    monkeypatch.setattr(remote, "UPDATE_CHUNK", 7)
+    assert cli.main(["--cache-dir", str(cache_dir), *server["options"], "push"]) == 0
+    capsys.readouterr()
+    embedded, pushed = embedded_and_remote(capsys, cache_dir, server, "export", "--format", "nt")
+    assert same_graph(embedded, pushed)
+
+
+def test_one_graph_with_graph_option(server, cache_dir, capsys):
+    graph = "urn:welfare-kg-test:everything"
+    options = [*server["options"], "--graph", graph]
+    assert cli.main(["--cache-dir", str(cache_dir), *options, "push"]) == 0
+    capsys.readouterr()
+    assert remote.graph_sizes(remote.endpoint_for(server["endpoint"].query_url, graph=graph))[graph] > 0
+    _, embedded, _ = run_cli(capsys, "--cache-dir", str(cache_dir), "stats")
+    code, single, _ = run_cli(capsys, "--cache-dir", str(cache_dir), *options, "stats")
+    assert code == 0 and single == embedded
+
+
+def test_update_chunks_never_split_a_blank_node_group():
+    payload = b"".join(
+        f'<urn:s{i}> <urn:p> _:b{i} .\n_:b{i} <urn:q> _:c{i} .\n_:c{i} <urn:v> "{i} _:x" .\n<urn:s{i}> <urn:l> "x" .\n'
+        .encode() for i in range(10))
+    chunks = remote.update_chunks(payload, size=4)
+    for i in range(10):
+        holding = [chunk for chunk in chunks if f"_:b{i} " in chunk or f"_:c{i} " in chunk]
+        assert len(holding) == 1
+    assert sum(len(chunk.splitlines()) for chunk in chunks) == 40
+
+
+# --------------------------------------------------------------------------- the catalogue
+
+def normalised(term):
+    """Rows compare as multisets of these: blank nodes as such, numbers by value, plain strings as xsd:string."""
+    if term is None:
+        return None
+    if isinstance(term, BNode):
+        return ("bnode",)
+    if isinstance(term, Literal) and term.datatype in NUMERIC:
+        return ("number", Decimal(str(term)).normalize())
+    if isinstance(term, Literal):  # RDF 1.1: a simple literal is an xsd:string
+        return ("literal", str(term), term.language, None if term.language else str(term.datatype or XSD.string))
+    return ("iri", str(term))
+
+
+def rows_of(dataset, item, params) -> collections.Counter:
+    result = queries.run(dataset, item, params)
+    if result.type == "ASK":
+        return collections.Counter([result.askAnswer])
+    if result.type == "CONSTRUCT":
+        return collections.Counter(tuple(normalised(t) for t in triple) for triple in result.graph)
+    return collections.Counter(tuple(normalised(row[v]) for v in result.vars) for row in result)
+
+
+def test_every_catalogue_query_gives_the_embedded_rows(server, dataset):
+    remote_dataset = remote.open_dataset(server["endpoint"])
+    compared = 0
+    for item in queries.catalogue(include_checks=True):
+        for params in ({}, VARIED.get(item.name)):
+            if params is None:
+                continue
+            expected, answered = rows_of(dataset, item, params), rows_of(remote_dataset, item, params)
+            if server["name"] == "virtuoso" and item.name in VIRTUOSO_DIFFERS:
+                assert answered != expected, f"{item.name} now agrees on Virtuoso: drop it from VIRTUOSO_DIFFERS"
+                continue
+            assert answered == expected, (item.name, params)
+            compared += 1
+    assert compared >= 16
+
+
+# --------------------------------------------------------------------------- commands
+
+def same_graph(nt_a: str, nt_b: str) -> bool:
+    """Isomorphic after reading numbers by value (see the module docstring)."""
+    from rdflib.compare import isomorphic
+
+    def read(text):
+        graph = Graph()
+        for s, p, o in Graph().parse(data=text, format="nt"):
+            if isinstance(o, Literal) and o.datatype in NUMERIC:
+                o = Literal(str(Decimal(str(o)).normalize()), datatype=XSD.decimal)
+            graph.add((s, p, o))
+        return graph
+    return isomorphic(read(nt_a), read(nt_b))
+
+
+def test_export_is_byte_identical_on_oxigraph_and_equal_by_value_on_virtuoso(server, cache_dir, capsys):
+    embedded, pushed = embedded_and_remote(capsys, cache_dir, server, "export", "--format", "nt")
+    if server["name"] == "oxigraph":
+        assert pushed == embedded
+        embedded_ttl, pushed_ttl = embedded_and_remote(capsys, cache_dir, server, "export", "--format", "trig")
+        assert pushed_ttl == embedded_ttl
+    else:
+        assert pushed != embedded  # Virtuoso's integers: if this starts passing, make it byte-identical
+        assert same_graph(embedded, pushed)
+
+
+@pytest.mark.parametrize("command", [
+    ("stats",), ("stats", "--format", "json"), ("dcat",), ("queries", "--run"),
+    ("network", "overview", "--format", "json"), ("network", "partnerships", "--format", "json"),
+    ("network", "funding", "--format", "csv"), ("network", "overview", "--year", "2010"),
+    ("network", "overview", "--focus", "MVO Proxima", "--hops", "2"),
+    ("query", "cq02-partners-of", "--param", "org=organisation:stowarzyszenie-cal", "--format", "csv"),
+])
+def test_command_output_is_the_same(server, cache_dir, capsys, command):
+    embedded, pushed = embedded_and_remote(capsys, cache_dir, server, *command)
+    if server["name"] == "virtuoso" and command in VIRTUOSO_COMMANDS_DIFFER:
+        assert pushed != embedded, f"{command} now agrees on Virtuoso: drop it from VIRTUOSO_COMMANDS_DIFFER"
+    else:
+        assert pushed == embedded
+
+
+def test_viz_page_is_the_same(server, cache_dir, tmp_path, capsys):
+    local, far = tmp_path / "local.html", tmp_path / "remote.html"
+    embedded_and_remote(capsys, cache_dir, server, "viz", "methods", "-o", str(local))
+    assert cli.main(["--cache-dir", str(cache_dir), *server["options"], "viz", "methods", "-o", str(far)]) == 0
+    assert far.read_bytes() == local.read_bytes()
+
+
+# --------------------------------------------------------------------------- serve
+
+@pytest.fixture(scope="module")
+def proxies(server, cache_dir, tmp_path_factory):
+    """The same server twice: over the embedded store and over the remote one."""
+    store.build_store(cache_dir)
+    logs = tmp_path_factory.mktemp(f"logs-{server['name']}")
+    embedded = Server(cache_dir, logs / "embedded.log", "--max-rows", "100")
+    proxy = Server(cache_dir, logs / "proxy.log", "--max-rows", "100", *server["options"])
+    try:
+        embedded.wait()
+        proxy.wait()
+        yield embedded, proxy
+    finally:
+        embedded.stop()
+        proxy.stop()
+
+
+def picture_free(html: bytes) -> bytes:
+    """The page without its neighbourhood picture, whose layout follows node order."""
+    return re.sub(rb'<img class="picture"[^>]*>', b"", html)
+
+
+@pytest.mark.parametrize("path", ["/id/organisation/mops-gdynia", "/id/project/sami-sobie-2006",
+                                  "/ontology/Project", "/vocab/method/job-shadowing"])
+def test_entity_pages_are_the_same(proxies, path):
+    embedded, proxy = proxies
+    for fmt in ("turtle", "nt", "jsonld"):
+        status, _, body = fetch(proxy.url + path + f"?format={fmt}")
+        assert status == 200 and body == fetch(embedded.url + path + f"?format={fmt}")[2]
+    status, _, page = fetch(proxy.url + path, headers={"Accept": "text/html"})
+    assert status == 200 and picture_free(page) == picture_free(fetch(embedded.url + path,
+                                                                      headers={"Accept": "text/html"})[2])
+
+
+def test_sparql_through_the_proxy(proxies):
+    embedded, proxy = proxies
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"
+    status, headers, _ = get_query(proxy, query, format="json")
+    assert status == 200 and headers["X-SPARQL-MaxRows"] == "100"  # the row cap holds
+    ask = "PREFIX wkg: <https://w3id.org/welfare-kg/ontology/> ASK { ?p a wkg:Project }"
+    assert json.loads(get_query(proxy, ask, format="json")[2])["boolean"] is True
+    assert get_query(proxy, "INSERT DATA { <urn:a> <urn:b> <urn:c> }")[0] == 403
+    assert get_query(proxy, "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }")[0] == 403
+    assert get_query(proxy, "SELECT ?x WHERE { ?x ?p }")[0] == 400
+    assert get_query(proxy, "ASK { ?s ?p ?o }", **{"default-graph-uri": "urn:not-ours"})[0] == 400
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    assert get_query(proxy, count, format="csv")[2] == get_query(embedded, count, format="csv")[2]
+
+
+# --------------------------------------------------------------------------- failures (no server needed)
+
+def one_line_error(capsys, *args) -> tuple[int, str, float]:
+    started = time.monotonic()
+    code = cli.main(list(args))
+    elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    return code, err, elapsed
+
+
+def test_dead_endpoint_is_a_one_line_error(capsys, cache_dir):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    code, err, elapsed = one_line_error(capsys, "--cache-dir", str(cache_dir), "--endpoint",
+                                        f"http://127.0.0.1:{port}/sparql", "stats")
+    assert code == 2 and err.startswith("welfare-kg: ") and "cannot connect" in err and elapsed < 5
+
+
+def test_silent_endpoint_hits_the_client_time_limit(capsys, cache_dir):
+    with socket.socket() as sock:  # accepts connections (backlog) but never answers
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/sparql"
+        code, err, elapsed = one_line_error(capsys, "--cache-dir", str(cache_dir), "--endpoint", url,
+                                            "--remote-timeout", "0.5", "query", "cq01-projects")
+    assert code == 2 and "no answer within 0.5 s" in err and elapsed < 3
+
+
+def test_endpoint_is_refused_where_the_embedded_store_is_needed(capsys):
+    code, err, _ = one_line_error(capsys, "--endpoint", "http://127.0.0.1:9/sparql", "validate")
+    assert code == 2 and "embedded store only" in err
