@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shutil
 
+import pyoxigraph as ox
+import pytest
 from rdflib import URIRef
 
-from welfare_kg import resources, store
+from welfare_kg import generate, resources, store
+from welfare_kg.errors import LoadError
 
 
 def test_each_source_file_is_its_own_named_graph(dataset):
@@ -47,3 +50,103 @@ def test_store_is_reused_then_rebuilt_when_a_source_changes(tmp_path):
 def test_union_graph_holds_ontology_and_data(graph):
     assert (URIRef("https://w3id.org/welfare-kg/ontology"), None, None) in graph
     assert (URIRef("https://w3id.org/welfare-kg/id/organisation/mops-gdynia"), None, None) in graph
+
+
+# ----------------------------------------------------------------- updates in place of rebuilds
+
+def _copy_sources(folder, projects: int = 20):
+    """Copies of the curated sources plus a small generated file, which has blank nodes."""
+    copies = []
+    for path in resources.source_files():
+        target = folder / path.parent.name / path.name
+        target.parent.mkdir(exist_ok=True, parents=True)
+        shutil.copy(path, target)
+        copies.append(target)
+    data = folder / "synthetic" / "data.nt"
+    data.parent.mkdir()
+    generate.write_file(data, projects=projects, seed=3)
+    return copies + [data]
+
+
+def _budget_line(data, project: str) -> tuple[str, str]:
+    """The project's budget value line (on the amount's blank node) and the project's IRI."""
+    lines = data.read_text(encoding="utf-8").splitlines()
+    iri = next(line.split()[0] for line in lines if f"/id/project/{project}" in line.split()[0])
+    amount = next(line.split()[2] for line in lines if line.startswith(iri) and "totalBudget" in line)
+    value = next(line for line in lines if line.startswith(amount + " ") and "schema.org/value" in line)
+    return value, iri.strip("<>")
+
+
+def _contents(path) -> dict:
+    """Each named graph's size and its subjects' descriptions (blank nodes written out)."""
+    read_only = ox.Store.read_only(str(path))
+    contents = {}
+    for name in read_only.named_graphs():
+        triples = [q.triple for q in read_only.quads_for_pattern(None, None, None, name)]
+        contents[name.value] = (len(triples), store.descriptions(triples))
+    return contents
+
+
+def test_a_changed_file_updates_a_copy_and_records_the_changed_resource(tmp_path, monkeypatch):
+    files = _copy_sources(tmp_path)
+    cache = tmp_path / "cache"
+    first = store.build_store(cache, files=files)
+    assert store.pending_changes(first) is None, "a fresh build has no validation baseline"
+    store.mark_validated(first)
+    assert store.pending_changes(first) == []
+
+    data = files[-1]
+    line, project = _budget_line(data, "synthetic-000005")
+    data.write_text(data.read_text(encoding="utf-8").replace(line, line.replace('"^^', '1"^^', 1)),
+                    encoding="utf-8")
+    monkeypatch.setattr(store, "_load_new_store", lambda *a: pytest.fail("rebuilt instead of updated"))
+    second = store.build_store(cache, files=files)
+    monkeypatch.undo()
+
+    assert second != first and not first.exists()
+    assert store.pending_changes(second) == [project]
+    fresh = store.build_store(tmp_path / "fresh", files=files, force=True)
+    assert _contents(second) == _contents(fresh), "the update gives the same store as a rebuild"
+
+
+def test_unchanged_files_are_not_read_again(tmp_path, monkeypatch):
+    files = _copy_sources(tmp_path, projects=2)
+    cache = tmp_path / "cache"
+    built = store.build_store(cache, files=files)
+    read = []
+    monkeypatch.setattr(store, "file_digest", lambda path: read.append(path) or "x")
+    assert store.build_store(cache, files=files) == built
+    assert read == []
+    files[0].touch()
+    store.store_path(cache, files)
+    assert read == [files[0]], "only the touched file is read to see whether it changed"
+
+
+def test_a_syntax_error_in_a_changed_file_leaves_the_store_as_it_was(tmp_path):
+    files = _copy_sources(tmp_path, projects=2)
+    cache = tmp_path / "cache"
+    first = store.build_store(cache, files=files)
+    files[-1].write_text(files[-1].read_text(encoding="utf-8") + "<broken\n", encoding="utf-8")
+    with pytest.raises(LoadError, match=r"data\.nt:\d+:"):
+        store.build_store(cache, files=files)
+    assert [p.name for p in cache.iterdir()] == [first.name]
+    assert len(ox.Store.read_only(str(first))) > 0
+
+
+def test_an_ontology_change_drops_the_validation_baseline(tmp_path):
+    files = _copy_sources(tmp_path, projects=2)
+    cache = tmp_path / "cache"
+    store.mark_validated(store.build_store(cache, files=files))
+    ontology = next(f for f in files if f.parent.name == "ontology")
+    ontology.write_text(ontology.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert store.pending_changes(store.build_store(cache, files=files)) is None
+
+
+def test_removing_a_file_removes_its_graph_and_counts_its_resources_as_changed(tmp_path):
+    files = _copy_sources(tmp_path, projects=2)
+    cache = tmp_path / "cache"
+    store.mark_validated(store.build_store(cache, files=files))
+    updated = store.build_store(cache, files=files[:-1])
+    names = {g.value for g in ox.Store.read_only(str(updated)).named_graphs()}
+    assert str(store.named_graph_for(files[-1])) not in names
+    assert any("/id/project/synthetic-" in iri for iri in store.pending_changes(updated))

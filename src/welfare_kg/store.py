@@ -1,17 +1,23 @@
-"""The embedded Oxigraph store, built once from the Turtle sources and reused.
+"""The embedded Oxigraph store, built once from the sources and then kept up to date.
 
 Every source file goes into its own named graph, so each triple stays traceable to
 the file (and so to the source document) it came from. The store lives in a cache
-folder named after a digest of the sources: editing any file under ``ontology/`` or
-``graph/`` yields a new digest and so a rebuild, never a stale answer.
+folder named after a digest of the sources, so a changed file never gives a stale
+answer. A manifest inside that folder records each file's size, modification time and
+digest: an unchanged file is never read again, and a few changed files are applied to
+a copy of the previous store (a RocksDB checkpoint, hard links) instead of a rebuild.
+Each such update records which resources changed, for ``validate --changed``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
+from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -23,6 +29,10 @@ from .errors import LoadError
 from .namespaces import GRAPH, bind_prefixes
 
 STORE_PREFIX = "store-"
+MANIFEST = "welfare-kg-manifest.json"  # RocksDB leaves files it does not know alone
+# Above this many bytes of changed files a fresh bulk load beats applying them one by one.
+UPDATE_LIMIT = 32 * 1024 * 1024
+_BLANK_DEPTH = 8  # blank-node nesting followed when comparing descriptions
 
 
 def named_graph_for(path: Path) -> URIRef:
@@ -30,45 +40,95 @@ def named_graph_for(path: Path) -> URIRef:
     return GRAPH[f"{path.parent.name}/{path.stem}"]
 
 
-def sources_digest(files: list[Path]) -> str:
+def rdf_format(path: Path) -> ox.RdfFormat:
+    return ox.RdfFormat.N_TRIPLES if path.suffix == ".nt" else ox.RdfFormat.TURTLE
+
+
+def file_digest(path: Path) -> str:
     digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def source_states(files: list[Path], known: dict | None = None) -> dict[str, dict]:
+    """Graph IRI → {path, size, mtime_ns, sha256} of each file.
+
+    A file whose path, size and modification time match ``known`` (a manifest's
+    entries) keeps its recorded digest without being read, as git's index does.
+    """
+    known = known or {}
+    states = {}
     for path in files:
-        digest.update(f"{path.parent.name}/{path.name}\0".encode())
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
+        try:
+            stat = path.stat()
+        except OSError as error:
+            raise LoadError(f"{path}: cannot read: {error.strerror}") from None
+        entry = {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        previous = known.get(str(named_graph_for(path)))
+        if previous and all(previous.get(k) == v for k, v in entry.items()):
+            entry["sha256"] = previous["sha256"]
+        else:
+            entry["sha256"] = file_digest(path)
+        states[str(named_graph_for(path))] = entry
+    return states
+
+
+def sources_digest(states: dict[str, dict]) -> str:
+    digest = hashlib.sha256()
+    for graph in sorted(states):
+        digest.update(f"{graph}\0{states[graph]['sha256']}\0".encode())
     return digest.hexdigest()[:16]
 
 
 def load_files(store: ox.Store, files: list[Path]) -> None:
     """Parse each file into its named graph; a syntax error names file, line and column."""
     for path in files:
-        try:
-            store.bulk_load(path=str(path), format=ox.RdfFormat.TURTLE,
+        with _load_errors(path):
+            store.bulk_load(path=str(path), format=rdf_format(path),
                             to_graph=ox.NamedNode(str(named_graph_for(path))))
-        except SyntaxError as error:
-            reason = (error.msg or str(error)).split(" (")[0]
-            raise LoadError(f"{path}:{error.lineno}:{error.offset}: {reason}") from None
-        except OSError as error:
-            raise LoadError(f"{path}: cannot read: {error.strerror}") from None
+
+
+@contextmanager
+def _load_errors(path: Path):
+    """Turn a parser's SyntaxError or a read error into a one-line LoadError."""
+    try:
+        yield
+    except SyntaxError as error:
+        reason = (error.msg or str(error)).split(" (")[0]
+        raise LoadError(f"{path}:{error.lineno}:{error.offset}: {reason}") from None
+    except OSError as error:
+        raise LoadError(f"{path}: cannot read: {error.strerror}") from None
 
 
 def store_path(cache_dir: Path | None = None, files: list[Path] | None = None) -> Path:
     files = resources.source_files() if files is None else files
     cache_dir = resources.default_cache_dir() if cache_dir is None else cache_dir
-    return cache_dir / f"{STORE_PREFIX}{sources_digest(files)}"
+    current = _current_store(cache_dir)
+    states = source_states(files, current[1]["files"] if current else None)
+    return cache_dir / f"{STORE_PREFIX}{sources_digest(states)}"
 
 
 def build_store(cache_dir: Path | None = None, *, force: bool = False,
                 files: list[Path] | None = None) -> Path:
-    """Return the path of an up-to-date store, building it (atomically) when needed."""
+    """Return the path of an up-to-date store: the cached one, an updated copy, or a new build."""
     files = resources.source_files() if files is None else files
-    target = store_path(cache_dir, files)
-    if target.is_dir() and not force:
+    cache_dir = resources.default_cache_dir() if cache_dir is None else cache_dir
+    current = None if force else _current_store(cache_dir)
+    states = source_states(files, current[1]["files"] if current else None)
+    target = cache_dir / f"{STORE_PREFIX}{sources_digest(states)}"
+    if current and current[0] == target:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
     try:
-        _load_new_store(staging, files)
+        if current and _changed_bytes(current[1]["files"], states) <= UPDATE_LIMIT:
+            manifest = _update_copy(current, staging, files, states)
+        else:
+            _load_new_store(staging, files)
+            manifest = {"files": states, "validated": None, "changed": []}
+        _write_json(staging / MANIFEST, manifest)
         if target.is_dir():
             shutil.rmtree(target)
         os.rename(staging, target)
@@ -77,6 +137,23 @@ def build_store(cache_dir: Path | None = None, *, force: bool = False,
             shutil.rmtree(staging, ignore_errors=True)
     _remove_stale_stores(target)
     return target
+
+
+def _current_store(cache_dir: Path) -> tuple[Path, dict] | None:
+    """The cached store with a readable manifest, if there is one."""
+    for path in sorted(cache_dir.glob(f"{STORE_PREFIX}*")):
+        try:
+            return path, json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _changed_bytes(old: dict, new: dict) -> int:
+    """Bytes to read or remove to turn the ``old`` sources into the ``new`` ones."""
+    total = sum(entry["size"] for graph, entry in new.items()
+                if old.get(graph, {}).get("sha256") != entry["sha256"])
+    return total + sum(entry["size"] for graph, entry in old.items() if graph not in new)
 
 
 def _load_new_store(path: Path, files: list[Path]) -> None:
@@ -95,6 +172,121 @@ def _load_new_store(path: Path, files: list[Path]) -> None:
     del store
     if failure is not None:
         raise LoadError(failure)
+
+
+def _update_copy(current: tuple[Path, dict], staging: Path, files: list[Path], states: dict) -> dict:
+    """Checkpoint the current store into ``staging`` and apply the changed files there.
+
+    The current store is only read (other processes may be reading it too). Each new
+    file is parsed completely before the copy is touched, so a syntax error leaves no
+    half-applied change behind. Returns the new manifest.
+    """
+    old_path, manifest = current
+    old_states = manifest["files"]
+    by_graph = {str(named_graph_for(path)): path for path in files}
+    shutil.rmtree(staging)
+    source = ox.Store.read_only(str(old_path))
+    source.backup(str(staging))
+    del source
+    store = ox.Store(str(staging))
+    changed: set[str] = set()
+    failure = None
+    try:
+        for graph in sorted(set(old_states) - set(states)):
+            changed |= set(descriptions(_graph_triples(store, graph)))
+            store.remove_graph(ox.NamedNode(graph))
+        for graph, entry in sorted(states.items()):
+            if old_states.get(graph, {}).get("sha256") == entry["sha256"]:
+                continue
+            path = by_graph[graph]
+            with _load_errors(path):
+                new = list(ox.parse(path=str(path), format=rdf_format(path), rename_blank_nodes=True))
+            before = _graph_triples(store, graph)
+            name = ox.NamedNode(graph)
+            store.remove_graph(name)
+            store.extend(ox.Quad(t.subject, t.predicate, t.object, name) for t in new)
+            # Compared as stored: the store writes literals in canonical form ("1.50" → "1.5").
+            changed |= changed_resources(before, _graph_triples(store, graph))
+        store.flush()
+    except LoadError as error:
+        failure = str(error)
+    del store
+    if failure is not None:
+        raise LoadError(failure)
+    ontology_changed = any(old_states.get(g, {}).get("sha256") != states.get(g, {}).get("sha256")
+                           for g in set(old_states) | set(states) if "/graph/ontology/" in g)
+    baseline = manifest.get("validated") is not None and not ontology_changed
+    return {"files": states, "validated": manifest.get("validated") if baseline else None,
+            "changed": sorted(set(manifest.get("changed", [])) | changed) if baseline else []}
+
+
+def _graph_triples(store: ox.Store, graph: str) -> list[ox.Triple]:
+    return [q.triple for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
+
+
+def descriptions(triples) -> dict[str, str]:
+    """Named subject → its description (own triples plus blank-node closure) as one string.
+
+    Blank nodes are written out where they are used, so two parses of the same text
+    (with different blank-node labels) give equal descriptions.
+    """
+    statements = defaultdict(list)
+    for triple in triples:
+        statements[triple.subject].append((triple.predicate, triple.object))
+
+    def describe(node, depth: int) -> str:
+        parts = sorted(f"{p} {describe(o, depth + 1) if isinstance(o, ox.BlankNode) and depth < _BLANK_DEPTH else o}"
+                       for p, o in statements.get(node, ()))
+        return "[" + " ; ".join(parts) + "]"
+
+    return {s.value: describe(s, 0) for s in statements if isinstance(s, ox.NamedNode)}
+
+
+def changed_resources(old_triples, new_triples) -> set[str]:
+    """IRIs of the named subjects whose description differs between two versions of a graph."""
+    old, new = descriptions(old_triples), descriptions(new_triples)
+    return {iri for iri in old.keys() | new.keys() if old.get(iri) != new.get(iri)}
+
+
+def pending_changes(store_dir: Path) -> list[str] | None:
+    """IRIs of resources changed since :func:`mark_validated`; None when there is no baseline.
+
+    There is none when the store was never validated, was built afresh, an ontology file
+    changed, or the validation rules (shapes, check queries) changed since.
+    """
+    manifest = _read_manifest(store_dir)
+    if manifest.get("validated") != rules_digest():
+        return None
+    return list(manifest.get("changed", []))
+
+
+def mark_validated(store_dir: Path) -> None:
+    """Record that the store as it is now has been validated in full."""
+    manifest = _read_manifest(store_dir)
+    manifest["validated"] = rules_digest()
+    manifest["changed"] = []
+    _write_json(store_dir / MANIFEST, manifest)
+
+
+def rules_digest() -> str:
+    """Digest of what validation checks against: the shapes and the check queries."""
+    digest = hashlib.sha256()
+    for path in [resources.shapes_file()] + sorted(resources.queries_dir().glob("check-*.rq")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _read_manifest(store_dir: Path) -> dict:
+    try:
+        return json.loads((store_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"files": {}, "validated": None, "changed": []}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def _remove_stale_stores(current: Path) -> None:
