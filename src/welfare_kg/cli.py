@@ -48,9 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check the graph against the SHACL shapes and check-*.rq queries")
     validate.add_argument("--format", choices=("text", "turtle", "json"), default="text")
-    validate.add_argument("--data", type=Path, metavar="FILE",
-                          help="validate the curated sources plus this Turtle/N-Triples file, in a private "
-                               "in-memory store (the cached store is not touched)")
+    add_data_argument(validate)
+    validate.add_argument("--changed", action="store_true",
+                          help="re-check only the resources changed since the last validation, and what links "
+                               "to them or from them (everything when there was none)")
+    validate.add_argument("--engine", choices=("sparql", "pyshacl"), default="sparql",
+                          help="sparql: shapes run as queries in the store (default); pyshacl: the reference "
+                               "implementation, slow on large graphs")
     validate.set_defaults(handler=cmd_validate)
 
     listing = sub.add_parser("queries", help="list the query catalogue, or run all of it")
@@ -233,14 +237,22 @@ def cmd_build(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .validate import format_report, validate_graph
+    from .validate import format_report, validate_graph, validate_store
 
     files = data_files(args)
-    if files is None:
-        graph = store.union_graph(store.open_dataset(args.cache_dir))
+    store_dir = store.build_store(args.cache_dir, files=files)
+    dataset = store.open_dataset(args.cache_dir, files=files)
+    if args.engine == "pyshacl":
+        if args.changed:
+            raise UsageError("--changed needs the sparql engine")
+        report = validate_graph(store.union_graph(dataset), engine="pyshacl")
     else:
-        graph = store.parse_files(files)
-    report = validate_graph(graph)
+        focus = store.pending_changes(store_dir) if args.changed else None
+        if args.changed and focus is None:
+            print("welfare-kg: no earlier validation of this store to compare with; validating everything",
+                  file=sys.stderr)
+        report = validate_store(store.oxigraph(dataset), focus=focus)
+    store.mark_validated(store_dir)
     sys.stdout.write(format_report(report, args.format))
     return EXIT_OK if report.conforms else EXIT_INVALID
 
