@@ -103,3 +103,24 @@ def test_cli_query_on_a_store_with_data(tmp_path, capsys):
                  "--format", "csv"])
     assert code == 0
     assert "synthetic-000009" in capsys.readouterr().out
+
+
+def test_a_folder_holds_the_same_triples_one_file_per_source_document(tmp_path):
+    count, files = generate.write_folder(tmp_path / "national", projects=250, seed=0)
+    names = sorted(p.name for p in (tmp_path / "national").iterdir())
+    assert names == ["synthetic-0-00000.nt", "synthetic-0-00001.nt", "synthetic-0-00002.nt",
+                     "synthetic-0-shared.nt"]
+    assert files == len(names)
+    lines = [line for name in names for line in (tmp_path / "national" / name).read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == count
+    assert sorted(lines) == sorted(text(250).splitlines())
+
+
+def test_query_takes_a_generated_folder_as_data(tmp_path, capsys):
+    folder = tmp_path / "national"
+    assert main(["generate", "--projects", "120", "--output-dir", str(folder)]) == 0
+    assert main(["--cache-dir", str(tmp_path / "cache"), "query", "cq05-active-in-year", "--param", "year=2015",
+                 "--data", str(folder), "--format", "csv"]) == 0
+    assert "synthetic-0" in capsys.readouterr().out
+    assert main(["--cache-dir", str(tmp_path / "cache"), "query", "cq10-method-taxonomy",
+                 "--data", str(tmp_path)]) == 2, "a folder without .nt or .ttl files is a usage error"

@@ -150,3 +150,16 @@ def test_removing_a_file_removes_its_graph_and_counts_its_resources_as_changed(t
     names = {g.value for g in ox.Store.read_only(str(updated)).named_graphs()}
     assert str(store.named_graph_for(files[-1])) not in names
     assert any("/id/project/synthetic-" in iri for iri in store.pending_changes(updated))
+
+
+def test_a_syntax_error_in_a_folder_of_n_triples_names_its_file_and_line(tmp_path):
+    folder = tmp_path / "data"
+    generate.write_folder(folder, projects=150, seed=1)
+    broken = sorted(folder.iterdir())[1]
+    lines = broken.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[9] = '<https://example.org/s> <https://example.org/p> "no closing quote .\n'
+    broken.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(LoadError) as error:
+        store.build_store(tmp_path / "cache", files=resources.source_files() + sorted(folder.iterdir()))
+    assert str(error.value).startswith(f"{broken}:10:")
+    assert "Parser error at line" not in str(error.value)

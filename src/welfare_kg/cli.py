@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. piped into head: the reader wanted no more
+        sys.stderr.close()
+        return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,7 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     generator = sub.add_parser("generate", help="write a synthetic national graph (N-Triples) for scale tests")
     generator.add_argument("--projects", type=int, required=True, metavar="N", help="number of projects")
     generator.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same bytes")
-    generator.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    generated = generator.add_mutually_exclusive_group()
+    generated.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    generated.add_argument("--output-dir", type=Path, metavar="DIR",
+                           help="write one file per synthetic source document into this folder (replaced)")
     generator.set_defaults(handler=cmd_generate)
 
     push = sub.add_parser("push", help="load ontology/ and graph/ into a remote SPARQL store (needs --endpoint)")
@@ -183,18 +189,23 @@ def remote_endpoint(args, files: list[Path] | None = None) -> remote.Endpoint:
 
 
 def add_data_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", type=Path, metavar="FILE",
-                        help="use a store built from the curated sources plus this Turtle/N-Triples file "
-                             "(e.g. from 'generate'); it replaces the store cached in --cache-dir")
+    parser.add_argument("--data", type=Path, metavar="PATH",
+                        help="use a store built from the curated sources plus this Turtle/N-Triples file or "
+                             "folder of them (e.g. from 'generate'); it replaces the store cached in --cache-dir")
 
 
 def data_files(args) -> list[Path] | None:
-    """The curated sources plus ``--data``, or None (the curated sources) without it."""
+    """The curated sources plus ``--data`` (a file, or a folder's ``*.nt``/``*.ttl``), or None without it."""
     data = getattr(args, "data", None)
     if data is None:
         return None
+    if data.is_dir():
+        found = sorted(p for p in data.iterdir() if p.suffix in (".nt", ".ttl") and p.is_file())
+        if not found:
+            raise UsageError(f"{data}: no .nt or .ttl files in this folder")
+        return resources.source_files() + found
     if not data.is_file():
-        raise UsageError(f"{data}: no such file")
+        raise UsageError(f"{data}: no such file or folder")
     return resources.source_files() + [data]
 
 
@@ -376,12 +387,16 @@ def cmd_generate(args) -> int:
 
     if args.projects < 0:
         raise UsageError("--projects must be 0 or more")
-    if args.output is None:
-        generate.generate(sys.stdout, projects=args.projects, seed=args.seed)
-        sys.stdout.flush()
-    else:
+    if args.output_dir is not None:
+        count, files = generate.write_folder(args.output_dir, projects=args.projects, seed=args.seed)
+        print(f"wrote {args.output_dir}/ ({files} files, {count} triples, {args.projects} projects, "
+              f"seed {args.seed})", file=sys.stderr)
+    elif args.output is not None:
         count = generate.write_file(args.output, projects=args.projects, seed=args.seed)
         print(f"wrote {args.output} ({count} triples, {args.projects} projects, seed {args.seed})", file=sys.stderr)
+    else:
+        generate.generate(sys.stdout, projects=args.projects, seed=args.seed)
+        sys.stdout.flush()
     return EXIT_OK
 
 

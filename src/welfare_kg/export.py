@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Iterator
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -119,11 +121,19 @@ def drop_resources(graph: Graph, hidden: set) -> Graph:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file beside the target, then rename: never a half-written file."""
+    with write_atomic_stream(path, binary=True) as out:
+        out.write(data)
+
+
+@contextmanager
+def write_atomic_stream(path: Path, *, binary: bool = False) -> Iterator[IO]:
+    """A file to write into that replaces ``path`` only once the ``with`` block ends without error."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
+        with (os.fdopen(handle, "wb", buffering=1 << 20) if binary else
+              os.fdopen(handle, "w", encoding="utf-8", newline="\n", buffering=1 << 20)) as out:
+            yield out
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
         os.replace(temporary, path)
     except BaseException:

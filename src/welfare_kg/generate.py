@@ -24,7 +24,8 @@ import math
 import random
 from bisect import bisect
 from itertools import accumulate
-from typing import IO
+from pathlib import Path
+from typing import IO, Callable
 
 BASE = "https://w3id.org/welfare-kg/"
 ID = BASE + "id/"
@@ -145,10 +146,16 @@ def _zipf_cumulative(count: int, exponent: float = 1.1) -> list[float]:
 
 
 class _Writer:
-    def __init__(self, out: IO[str]):
+    def __init__(self, out: IO[str] | None, open_part: Callable[[str], IO[str]] | None = None):
         self.out = out
+        self.open_part = open_part
         self.triples = 0
         self._bnodes = 0
+
+    def part(self, name: str) -> None:
+        """Go on in the file of this part (one file per source document), if writing a folder."""
+        if self.open_part is not None:
+            self.out = self.open_part(name)
 
     def add(self, s: str, p: str, o: str) -> None:
         self.out.write(f"{s} <{p}> {o} .\n")
@@ -163,12 +170,19 @@ class _Writer:
         self.add(s, prop, _lit(en, "en"))
 
 
-def generate(out: IO[str], *, projects: int, seed: int = 0) -> int:
-    """Write the synthetic graph as N-Triples to ``out``; return the number of triples."""
+def generate(out: IO[str] | None, *, projects: int, seed: int = 0,
+             open_part: Callable[[str], IO[str]] | None = None) -> int:
+    """Write the synthetic graph as N-Triples to ``out``; return the number of triples.
+
+    With ``open_part`` the graph is written in parts instead, each to the stream that
+    ``open_part(name)`` returns: ``shared`` (places, organisations, funding, the source
+    documents), then one part per synthetic source document with its projects.
+    """
     if projects < 0:
         raise ValueError("projects must be 0 or more")
     rng = random.Random(seed)
-    w = _Writer(out)
+    w = _Writer(out, open_part)
+    w.part("shared")
     sources = _sources(w, projects, seed)
     places = _places(w, sources[0] if sources else None, rng, projects)
     centres, units = _centres(w, sources, places, rng, projects)
@@ -351,6 +365,8 @@ def _projects(w, rng, projects, sources, centres, units, ngos, foreign, funding)
     for i in range(projects):
         project = _iri(f"{ID}project/{SYN}{i:06d}")
         source = _source_for(sources, i)
+        if i % PROJECTS_PER_SOURCE == 0:
+            w.part(f"{i // PROJECTS_PER_SOURCE:05d}")
         year = FIRST_YEAR + bisect(year_cum, rng.random() * year_cum[-1])
         centre = centres[bisect(lead_cum, rng.random() * lead_cum[-1])]
         lead = centre
@@ -435,22 +451,45 @@ def _amount(w: _Writer, project: str, prop: str, value: float, currency: str) ->
 
 def write_file(path, *, projects: int, seed: int = 0) -> int:
     """Stream the graph into a temporary file beside ``path``, then rename it (never half-written)."""
+    from .export import write_atomic_stream
+
+    with write_atomic_stream(Path(path)) as out:
+        return generate(out, projects=projects, seed=seed)
+
+
+def write_folder(folder, *, projects: int, seed: int = 0) -> tuple[int, int]:
+    """Write one N-Triples file per source document into ``folder``; return (triples, files).
+
+    The files are written into a new folder beside ``folder`` that then takes its place,
+    so a reader never sees a half-written set. As in the curated ``graph/``, one file per
+    source document means that changing one project touches one small file.
+    """
     import os
+    import shutil
     import tempfile
-    from pathlib import Path
 
     from .export import _umask
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    handles: list[IO[str]] = []
+
+    def open_part(name: str) -> IO[str]:
+        if handles:
+            handles[-1].close()
+        handles.append((staging / f"synthetic-{seed}-{name}.nt").open("w", encoding="utf-8", newline="\n"))
+        return handles[-1]
+
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as out:
-            count = generate(out, projects=projects, seed=seed)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return count
+        count = generate(None, projects=projects, seed=seed, open_part=open_part)
+        handles[-1].close()
+        os.chmod(staging, 0o777 & ~_umask())
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.rename(staging, folder)
+    finally:
+        for handle in handles:
+            handle.close()
+        shutil.rmtree(staging, ignore_errors=True)
+    return count, len(handles)
