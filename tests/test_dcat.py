@@ -100,7 +100,7 @@ def test_void_vocabularies_cover_every_predicate_namespace(described, public):
 
 def test_every_export_format_has_a_distribution_with_its_media_type(described):
     distributions = set(described.objects(DATASET, DCAT.distribution))
-    for name, (_, suffix, media_type) in export.FORMATS.items():
+    for name, (suffix, media_type) in export.FORMATS.items():
         matches = [d for d in distributions
                    if str(described.value(d, DCAT.downloadURL)).endswith(f"/welfare-kg-public{suffix}")]
         assert len(matches) == 1, name

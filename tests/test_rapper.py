@@ -46,7 +46,7 @@ def rapper_count(path, syntax: str) -> int:
 @pytest.mark.parametrize("public", [True, False], ids=["public", "full"])
 @pytest.mark.parametrize("fmt", sorted(RAPPER_SYNTAX))
 def test_rapper_parses_the_export(graphs, fmt, public, tmp_path):
-    path = tmp_path / f"export{export.FORMATS[fmt][1]}"
+    path = tmp_path / f"export{export.FORMATS[fmt][0]}"
     path.write_bytes(export.serialize(graphs, fmt, public=public))
     assert rapper_count(path, RAPPER_SYNTAX[fmt]) == expected_statements(graphs, public)
 

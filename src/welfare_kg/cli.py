@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.add_argument("--format", choices=tuple(export.FORMATS), default="turtle")
     exporter.add_argument("--public", action="store_true", help="leave out everything marked as personal data")
     exporter.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    add_data_argument(exporter)
     add_remote_arguments(exporter)
     exporter.set_defaults(remote=True, handler=cmd_export)
 
@@ -312,7 +313,8 @@ def cmd_query(args) -> int:
 
 
 def cmd_export(args) -> int:
-    data = export.serialize(remote.named_graphs_of(open_graph(args)), args.format, public=args.public)
+    data = export.serialize(remote.named_graphs_of(open_graph(args, data_files(args))), args.format,
+                            public=args.public)
     emit(data, args.output)
     if args.output:
         print(f"wrote {args.output} ({len(data)} bytes, {args.format}{', public' if args.public else ''})",

@@ -14,7 +14,7 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
 
 from . import resources
-from .export import canonical_lines
+from .export import canonical_lines, oxigraph_triples
 from .namespaces import BASE, COUNTRY, WKG, bind_prefixes
 
 ONTOLOGY = URIRef(BASE + "ontology")
@@ -36,7 +36,7 @@ EXTRA_PREFIXES = {
 }
 
 # The public data: every triple of the union whose subject and object are not marked as
-# personal data (export.drop_resources drops exactly these).
+# personal data (a public export drops exactly these).
 PUBLIC_TRIPLES = """
 SELECT DISTINCT ?s ?p ?o WHERE {
   ?s ?p ?o .
@@ -181,5 +181,5 @@ def to_turtle(graph: Graph) -> bytes:
     bind_prefixes(ordered)
     for prefix, namespace in EXTRA_PREFIXES.items():
         ordered.bind(prefix, namespace, override=True, replace=True)
-    ordered.parse(data="\n".join(canonical_lines(graph)), format="nt")
+    ordered.parse(data="\n".join(canonical_lines(oxigraph_triples(graph))), format="nt")
     return ordered.serialize(format="longturtle", encoding="utf-8")
