@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from welfare_kg import bench, queries
 from welfare_kg.cli import main
@@ -25,10 +26,15 @@ def test_bench_writes_json_with_one_row_per_catalogue_query(tmp_path, monkeypatc
     tasks = [row["task"] for row in result["rows"]]
     names = [item.name for item in queries.catalogue()]
     assert all(name in tasks for name in names)
-    assert {"build", "catalogue", "validate", "export-turtle", "second-query-process"} <= set(tasks)
+    assert {"build", "catalogue", "validate", "validate-changed", "export-turtle",
+            "second-query-process"} <= set(tasks)
     for row in result["rows"]:
         assert {"task", "ours_s", "rdflib_s", "ratio"} <= set(row)
     ours = {row["task"]: row["ours_s"] for row in result["rows"]}
     assert all(ours[name] is not None for name in names)
     assert result["peak_rss_mb"]["ours"] > 0
+    rows = {row["task"]: row for row in result["rows"]}
+    assert rows["validate"]["ours_peak_rss_mb"] > 0 and result["conforms"]["ours"] is True
+    rechecked = re.search(r"the (\d+) re-checked resources", rows["validate-changed"]["summary"])
+    assert rechecked and 1 <= int(rechecked.group(1)) < 20, "the changed project and what reaches it, not all 20"
     assert "cq01-projects" in capsys.readouterr().out

@@ -146,13 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmark our store against rdflib's in-memory store on generated data")
     bench.add_argument("--projects", type=int, default=2000, metavar="N", help="projects to generate (default 2000)")
     bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument("--repeat", type=int, default=5,
-                       help="runs of each query per parameter value (default 5)")
-    bench.add_argument("--cap", type=float, default=60.0,
-                       help="seconds one query run may take before it is recorded as capped (default 60)")
-    bench.add_argument("--validate-cap", type=float, default=600.0,
-                       help="seconds validation or export may take before being capped (default 600)")
-    bench.add_argument("--data", type=Path, metavar="FILE", help="benchmark this file instead of generating one")
+    bench.add_argument("--repeat", type=int, default=3,
+                       help="runs of each query, cycling through its parameter values (default 3)")
+    bench.add_argument("--cap", type=float, default=20.0,
+                       help="seconds one query run may take before it is recorded as capped (default 20)")
+    bench.add_argument("--validate-cap", type=float, default=120.0,
+                       help="seconds validation or export may take before being capped (default 120)")
+    bench.add_argument("--data", type=Path, metavar="PATH",
+                       help="benchmark this file or folder (e.g. from 'generate --output-dir') instead of generating")
     bench.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
     bench.set_defaults(handler=cmd_bench)
     return parser
@@ -407,8 +408,8 @@ def cmd_bench(args) -> int:
 
     if args.projects < 1 or args.repeat < 1:
         raise UsageError("--projects and --repeat must be at least 1")
-    if args.data is not None and not args.data.is_file():
-        raise UsageError(f"{args.data}: no such file")
+    if args.data is not None:
+        data_files(args)  # the same checks as every --data
     result = bench.run(projects=args.projects, seed=args.seed, repeat=args.repeat, cap=args.cap,
                        validate_cap=args.validate_cap, data=args.data,
                        log=lambda message: print(message, file=sys.stderr))
