@@ -25,7 +25,7 @@ from rdflib import BNode, Graph, Literal
 from rdflib.namespace import XSD
 
 from test_server import Server, fetch, get_query
-from welfare_kg import cli, queries, remote, store
+from welfare_kg import cli, dcat, queries, remote, store
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_FILE = ROOT / ".test-servers.env"
@@ -33,13 +33,27 @@ NUMERIC = {XSD.decimal, XSD.integer, XSD.double, XSD.float, XSD.int, XSD.long}
 # Each server's SPARQL query, update and Graph Store Protocol endpoints, under its base URL.
 PATHS = {"oxigraph": ("/query", "/update", "/store"),
          "virtuoso": ("/sparql", "/sparql", "/sparql-graph-crud")}
-# Virtuoso 7.2 answers these differently (the embedded store and Oxigraph agree): exactly the
-# catalogue queries with zero-or-more paths (rdfs:subClassOf*, org:unitOf*); not yet diagnosed.
-VIRTUOSO_DIFFERS = {"check-funding-chain", "check-unit-parent-is-organisation", "cq02-partners-of",
-                    "cq12-institutions"}
-VIRTUOSO_COMMANDS_DIFFER = {("queries", "--run"), ("dcat",),  # cq02/cq12; dcat: VoID distinctObjects 1863 vs 1862
+# Virtuoso 7.2 answers these differently (the embedded store and Oxigraph agree). When its
+# planner reaches a * or + path with both ends already bound (here: the start by an earlier
+# pattern, the end by a constant, a parameter or the outer row of NOT EXISTS), it walks from the
+# start towards the end as a "target" and then matches the start against the subject of the
+# walk's last step, not its first: rows are lost, and NOT EXISTS around such a path keeps rows
+# it should drop. Smallest case: VIRTUOSO_PATH_BUG. Rewrites that avoid it (walk to a fresh
+# variable, compare its STR() afterwards) made cq02 70 times and check-funding-chain over 25
+# times slower in the embedded store at 20,000 projects, so these queries stay as they are.
+VIRTUOSO_DIFFERS = {"check-funding-chain", "check-unit-parent-is-organisation", "cq02-partners-of"}
+VIRTUOSO_COMMANDS_DIFFER = {("queries", "--run"),  # cq02 and the two checks
                             ("query", "cq02-partners-of", "--param", "org=organisation:stowarzyszenie-cal",
                              "--format", "csv")}
+VIRTUOSO_PATH_BUG = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX org: <http://www.w3.org/ns/org#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?self WHERE {
+  ?activity ?role ?self .
+  ?role rdfs:subPropertyOf prov:wasAssociatedWith .
+  ?self org:unitOf* <https://w3id.org/welfare-kg/id/organisation/mops-gdynia> .
+}"""
 VARIED = {"cq02-partners-of": {"org": "organisation:stowarzyszenie-cal"}, "cq05-active-in-year": {"year": "2010"}}
 
 
@@ -169,6 +183,17 @@ def rows_of(dataset, item, params) -> collections.Counter:
     return collections.Counter(tuple(normalised(row[v]) for v in result.vars) for row in result)
 
 
+def test_virtuoso_path_bug_is_still_there(server, dataset):
+    """The smallest case behind VIRTUOSO_DIFFERS: 8 rows everywhere but on Virtuoso, which gives none."""
+    expected = collections.Counter(tuple(row) for row in dataset.query(VIRTUOSO_PATH_BUG))
+    answered = collections.Counter(tuple(row) for row in remote.open_dataset(server["endpoint"]).query(VIRTUOSO_PATH_BUG))
+    assert sum(expected.values()) == 8
+    if server["name"] == "virtuoso":
+        assert not answered, "Virtuoso now walks paths bound at both ends: drop VIRTUOSO_DIFFERS"
+    else:
+        assert answered == expected
+
+
 def test_every_catalogue_query_gives_the_embedded_rows(server, dataset):
     remote_dataset = remote.open_dataset(server["endpoint"])
     compared = 0
@@ -219,12 +244,30 @@ def test_export_is_byte_identical_on_oxigraph_and_equal_by_value_on_virtuoso(ser
     ("network", "overview", "--focus", "MVO Proxima", "--hops", "2"),
     ("query", "cq02-partners-of", "--param", "org=organisation:stowarzyszenie-cal", "--format", "csv"),
 ])
-def test_command_output_is_the_same(server, cache_dir, capsys, command):
+def test_command_output_is_the_same(server, cache_dir, dataset, capsys, command):
     embedded, pushed = embedded_and_remote(capsys, cache_dir, server, *command)
     if server["name"] == "virtuoso" and command in VIRTUOSO_COMMANDS_DIFFER:
         assert pushed != embedded, f"{command} now agrees on Virtuoso: drop it from VIRTUOSO_COMMANDS_DIFFER"
+    elif server["name"] == "virtuoso" and command == ("dcat",):
+        assert pushed == embedded_void_by_value(embedded, dataset)
     else:
         assert pushed == embedded
+
+
+def embedded_void_by_value(dcat_text: str, dataset) -> str:
+    """The embedded dcat output with void:distinctObjects counted as Virtuoso counts: numbers by value.
+
+    The graph holds both "116"^^xsd:decimal (wkg:hours) and 116 (wkg:count): two RDF terms,
+    one SQL number in Virtuoso, so its distinct-object figure is one lower.
+    """
+    objects = [row.o for row in dataset.query("PREFIX wkg: <https://w3id.org/welfare-kg/ontology/> "
+                                               "SELECT ?o WHERE { { " + dcat.PUBLIC_TRIPLES + " } }")]
+    terms = len(set(objects))
+    by_value = len({normalised(o) if isinstance(o, Literal) else o for o in objects})
+    assert by_value < terms  # else the two stores agree and this adjustment is not needed
+    line = f"void:distinctObjects {terms} ;"
+    assert line in dcat_text
+    return dcat_text.replace(line, f"void:distinctObjects {by_value} ;")
 
 
 def test_viz_page_is_the_same(server, cache_dir, tmp_path, capsys):
