@@ -234,15 +234,20 @@ def _changed_bytes(old: dict, new: dict) -> int:
 
 
 def _load_new_store(path: Path, files: list[Path]) -> None:
-    """Load into a new store and close it, so the folder can be renamed or removed.
+    _write_store(path, lambda store: load_files(store, files))
+
+
+def _write_store(path: Path, work) -> None:
+    """Open the store at ``path``, let ``work`` write to it, then flush and close it.
 
     RocksDB closes when the last reference to the store goes; a traceback keeps the frames
-    that hold it alive, so a load error is re-raised fresh once the store is gone.
+    that hold it alive, so a load error is re-raised fresh once the store is gone (and its
+    folder can be renamed or removed).
     """
     store = ox.Store(str(path))
     failure = None
     try:
-        load_files(store, files)
+        work(store)
         store.flush()
     except LoadError as error:
         failure = str(error)
@@ -265,12 +270,11 @@ def _update_copy(current: tuple[Path, dict], staging: Path, files: list[Path], s
     source = ox.Store.read_only(str(old_path))
     source.backup(str(staging))
     del source
-    store = ox.Store(str(staging))
     changed: set[str] = set()
-    failure = None
-    try:
+
+    def apply(store: ox.Store) -> None:
         for graph in sorted(set(old_states) - set(states)):
-            changed |= set(descriptions(_graph_triples(store, graph)))
+            changed.update(descriptions(_graph_triples(store, graph)))
             store.remove_graph(ox.NamedNode(graph))
         for graph, entry in sorted(states.items()):
             if old_states.get(graph, {}).get("sha256") == entry["sha256"]:
@@ -283,13 +287,9 @@ def _update_copy(current: tuple[Path, dict], staging: Path, files: list[Path], s
             store.remove_graph(name)
             store.extend(ox.Quad(t.subject, t.predicate, t.object, name) for t in new)
             # Compared as stored: the store writes literals in canonical form ("1.50" → "1.5").
-            changed |= changed_resources(before, _graph_triples(store, graph))
-        store.flush()
-    except LoadError as error:
-        failure = str(error)
-    del store
-    if failure is not None:
-        raise LoadError(failure)
+            changed.update(changed_resources(before, _graph_triples(store, graph)))
+
+    _write_store(staging, apply)
     ontology_changed = any(old_states.get(g, {}).get("sha256") != states.get(g, {}).get("sha256")
                            for g in set(old_states) | set(states) if "/graph/ontology/" in g)
     baseline = manifest.get("validated") is not None and not ontology_changed
