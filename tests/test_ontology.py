@@ -60,3 +60,38 @@ def test_every_concept_is_in_its_scheme_with_pl_and_en_labels(path):
             assert {"pl", "en"} <= languages(graph, concept, predicate), f"{concept} {predicate}"
         broader = list(graph.objects(concept, SKOS.broader))
         assert broader or (concept, SKOS.topConceptOf, scheme) in graph, f"{concept} hangs nowhere"
+
+
+# Queries that spell out rdfs:subClassOf / rdfs:subPropertyOf chains up to a fixed number of steps
+# instead of using * or + (Virtuoso 7.2 loses rows of such a path when both ends are bound), with
+# the longest alternative each one spells out. Deepen the hierarchy and these must grow with it.
+BOUNDED_HIERARCHY = {
+    RDFS.subClassOf: (2, "rdf:type/rdfs:subClassOf/rdfs:subClassOf ",
+                      ["check-funding-chain", "check-unit-parent-is-organisation"]),
+    RDFS.subPropertyOf: (2, "rdfs:subPropertyOf/rdfs:subPropertyOf ", ["cq02-partners-of"]),
+}
+
+
+def longest_chain(graph: Graph, predicate) -> int:
+    """Steps in the longest chain of ``predicate`` (a cycle fails the test)."""
+    depth: dict = {}
+
+    def walk(node, seen):
+        assert node not in seen, f"{predicate} cycle through {node}"
+        if node not in depth:
+            depth[node] = max((1 + walk(parent, seen | {node}) for parent in graph.objects(node, predicate)), default=0)
+        return depth[node]
+    return max((walk(node, frozenset()) for node in set(graph.subjects(predicate, None))), default=0)
+
+
+@pytest.mark.parametrize("predicate", sorted(BOUNDED_HIERARCHY), ids=lambda p: p.n3().split("#")[-1])
+def test_hierarchy_is_no_deeper_than_the_queries_follow(predicate):
+    graph = Graph()
+    for path in resources.ontology_files():
+        graph.parse(path)
+    bound, deepest, names = BOUNDED_HIERARCHY[predicate]
+    assert longest_chain(graph, predicate) <= bound, (
+        f"the ontology now has {predicate} chains longer than {bound} steps: spell out one more step in "
+        f"{', '.join(names)} and raise the bound here")
+    for name in names:
+        assert deepest in (resources.queries_dir() / f"{name}.rq").read_text(encoding="utf-8"), name

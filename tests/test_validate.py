@@ -113,6 +113,7 @@ CASES = [
     ("unit-parent-not-organisation", ID + "organisation/test-town-team", "org:unitOf", "is not an organisation", "check-unit-parent-is-organisation"),
     ("unit-parent-not-organisation", ID + "organisation/test-town-team", "org:unitOf", "org:unitOf", "OrganizationalUnitShape-unitOf"),
     ("unit-of-itself", ID + "organisation/test-team-a", "org:unitOf", "a unit of itself", "check-unit-parent-is-organisation"),
+    ("unit-too-deep", ID + "organisation/test-level-4", "org:unitOf", "more than three levels deep", "check-unit-depth"),
     ("municipality-without-country", ID + "place/test-village", "wkg:country", "wkg:country", "MunicipalityShape-country"),
     ("location-without-label", "http://publications.europa.eu/resource/authority/country/DEU", "rdfs:label", "Polish rdfs:label", "LocationShape"),
     # funding chain
