@@ -163,3 +163,19 @@ def test_a_syntax_error_in_a_folder_of_n_triples_names_its_file_and_line(tmp_pat
         store.build_store(tmp_path / "cache", files=resources.source_files() + sorted(folder.iterdir()))
     assert str(error.value).startswith(f"{broken}:10:")
     assert "Parser error at line" not in str(error.value)
+
+
+def test_a_removed_link_marks_both_ends_as_changed():
+    def parse(text: str):
+        return list(ox.parse(text.encode(), format=ox.RdfFormat.TURTLE, rename_blank_nodes=True))
+
+    before = parse("""@prefix ex: <https://example.org/> .
+        ex:project a ex:Project ; ex:task ex:t1, ex:t2 ; ex:period [ ex:start "2019" ] .
+        ex:t1 a ex:Task . ex:t2 a ex:Task .""")
+    after = parse("""@prefix ex: <https://example.org/> .
+        ex:project a ex:Project ; ex:task ex:t1 ; ex:period [ ex:start "2019" ] .
+        ex:t1 a ex:Task . ex:t2 a ex:Task .""")
+    assert store.changed_resources(before, after) == {"https://example.org/project", "https://example.org/t2"}
+    assert store.changed_resources(before, parse("""@prefix ex: <https://example.org/> .
+        ex:project a ex:Project ; ex:task ex:t1, ex:t2 ; ex:period [ ex:start "2020" ] .
+        ex:t1 a ex:Task . ex:t2 a ex:Task .""")) == {"https://example.org/project"}

@@ -37,6 +37,7 @@ MANIFEST = "welfare-kg-manifest.json"  # RocksDB leaves files it does not know a
 # Above this many bytes of changed files a fresh bulk load beats applying them one by one.
 UPDATE_LIMIT = 32 * 1024 * 1024
 _STREAM_POSITION = re.compile(r"^Parser error at line \d+ (?:column \d+|between columns \d+ and \d+): ")
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _BLANK_DEPTH = 8  # blank-node nesting followed when comparing descriptions
 
 
@@ -320,9 +321,37 @@ def descriptions(triples) -> dict[str, str]:
 
 
 def changed_resources(old_triples, new_triples) -> set[str]:
-    """IRIs of the named subjects whose description differs between two versions of a graph."""
+    """IRIs of the named subjects whose description differs between two versions of a graph,
+    and of the resources a link was added to or removed from (a task dropped from its
+    project must be re-checked too). Class links (``rdf:type``) are left out: a class is
+    not a resource that validation re-checks."""
     old, new = descriptions(old_triples), descriptions(new_triples)
-    return {iri for iri in old.keys() | new.keys() if old.get(iri) != new.get(iri)}
+    changed = {iri for iri in old.keys() | new.keys() if old.get(iri) != new.get(iri)}
+    old_links, new_links = _links(old_triples), _links(new_triples)
+    for iri in list(changed):
+        changed |= {target for _, target in old_links.get(iri, set()) ^ new_links.get(iri, set())}
+    return changed
+
+
+def _links(triples) -> dict[str, set[tuple[str, str]]]:
+    """Named subject → (predicate, IRI) of every named resource it points to, also through blank nodes."""
+    edges = defaultdict(list)
+    for triple in triples:
+        if triple.predicate.value != _RDF_TYPE:
+            edges[triple.subject].append((triple.predicate.value, triple.object))
+    links = {}
+    for subject in edges:
+        if isinstance(subject, ox.NamedNode):
+            found, pending, seen = set(), list(edges[subject]), set()
+            while pending:
+                predicate, target = pending.pop()
+                if isinstance(target, ox.NamedNode):
+                    found.add((predicate, target.value))
+                elif isinstance(target, ox.BlankNode) and target not in seen:
+                    seen.add(target)
+                    pending += edges.get(target, ())
+            links[subject.value] = found
+    return links
 
 
 def pending_changes(store_dir: Path) -> list[str] | None:
