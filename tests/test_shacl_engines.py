@@ -8,6 +8,8 @@ the re-checked resources, and a shape using an unsupported feature is refused.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -133,6 +135,29 @@ def test_focus_follows_links_to_the_changed_resource(combined_fixtures):
     lead = next(q.object.value for q in data.quads_for_pattern(ox.NamedNode(project), ox.NamedNode(WKG + "leadOrganisation"), None))
     report = validate.validate_store(data, focus=[lead])
     assert any(v.focus == project and v.path == "wkg:leadOrganisation" for v in report.violations)
+
+
+def test_changed_run_after_editing_one_project_rechecks_it_as_a_full_run_would(tmp_path, capsys):
+    """Edit one project's budget in a generated folder: --changed re-checks a handful of resources
+    and reports for them what a full run of the edited folder reports (here: co-financing above the budget)."""
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    assert main(["generate", "--projects", "200", "--output-dir", str(data)]) == 0
+    assert main(["--cache-dir", str(cache), "validate", "--data", str(data)]) == 0
+    edited = sorted(data.glob("synthetic-*.nt"))[1]
+    lines = edited.read_text(encoding="utf-8").splitlines(keepends=True)
+    budget = next(i for i, line in enumerate(lines) if "<https://schema.org/value>" in line)
+    lines[budget] = re.sub(r'"[0-9.]+"', '"1.00"', lines[budget])
+    edited.write_text("".join(lines), encoding="utf-8")
+    capsys.readouterr()
+
+    assert main(["--cache-dir", str(cache), "validate", "--changed", "--data", str(data), "--format", "json"]) == 1
+    changed = json.loads(capsys.readouterr().out)
+    assert main(["--cache-dir", str(tmp_path / "fresh-cache"), "validate", "--data", str(data), "--format", "json"]) == 1
+    full = json.loads(capsys.readouterr().out)
+
+    assert 0 < changed["rechecked"] < 20
+    assert changed["violations"] == full["violations"]
+    assert {v["source_shape"].rsplit("/", 1)[1] for v in changed["violations"]} == {"ProjectShape-coFinancingAboveTotal"}
 
 
 def test_no_focus_checks_nothing(combined_fixtures):

@@ -45,7 +45,6 @@ DEFAULT_ENGINE = "sparql"
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 _SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 _PLACEHOLDER = re.compile(r"\\\{\\[?$]\w+\\\}")  # "{?var}" once re.escape()d
-_SELECT_WHERE = re.compile(r"SELECT\b(?P<projection>[^{]*?)\bWHERE\s*\{", flags=re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -454,31 +453,25 @@ def _run_check_queries(data: ox.Store, report: _ReportBuilder, focus: set[str] |
 
     A row binds ``?focus`` and ``?message`` (English), optionally ``?message_pl``, ``?path``
     (an IRI, or a text such as ``"dcterms:temporal/dcat:startDate"``) and ``?value``.
-    With ``focus``, every SELECT that projects ``?focus`` is restricted to those nodes.
+    With ``focus``, each query runs once per focus node (:func:`shacl_sparql.focus_nodes`),
+    substituted for ``?focus``: index lookups instead of a scan of the whole graph.
     """
+    nodes = None if focus is None else shacl_sparql.focus_nodes(data, focus)
     for query_path in check_query_files():
         source = URIRef(QUERY_BASE + query_path.stem)
         text = query_path.read_text(encoding="utf-8")
-        if focus is not None:
-            text = _restricted_to(text, focus)
         try:
-            solutions = data.query(text, use_default_graph_as_union=True)
+            if nodes is None:
+                answers = [data.query(text, use_default_graph_as_union=True)]
+            else:
+                answers = [shacl_sparql.query_with(data, text, "focus", node) for node in nodes]
         except SyntaxError as error:
             raise UsageError(f"{query_path}: invalid SPARQL: {error}") from None
-        names = [variable.value for variable in solutions.variables]
-        for solution in solutions:
-            values = {name: to_rdflib(solution[name]) for name in names if solution[name] is not None}
-            _add_check_result(report, source, values)
-
-
-def _restricted_to(query: str, focus: set[str]) -> str:
-    restriction = shacl_sparql.focus_restriction("?focus", focus)
-
-    def restrict(select: re.Match) -> str:
-        projects_focus = re.search(r"\?focus\b|\*", select.group("projection"))
-        return select.group(0) + (f" {restriction} " if projects_focus else "")
-
-    return _SELECT_WHERE.sub(restrict, query)
+        for solutions in answers:
+            names = [variable.value for variable in solutions.variables]
+            for solution in solutions:
+                values = {name: to_rdflib(solution[name]) for name in names if solution[name] is not None}
+                _add_check_result(report, source, values)
 
 
 def _add_check_result(report: _ReportBuilder, source: URIRef, values: dict) -> None:
