@@ -33,24 +33,10 @@ NUMERIC = {XSD.decimal, XSD.integer, XSD.double, XSD.float, XSD.int, XSD.long}
 # Each server's SPARQL query, update and Graph Store Protocol endpoints, under its base URL.
 PATHS = {"oxigraph": ("/query", "/update", "/store"),
          "virtuoso": ("/sparql", "/sparql", "/sparql-graph-crud")}
-# Virtuoso 7.2 loses rows when its planner reaches a * or + path with both ends already bound
+# Virtuoso 7.2 answers a * or + path wrongly when its planner reaches it with both ends bound
 # (the start by an earlier pattern, the end by a constant, a parameter or the outer row of
-# NOT EXISTS): it walks from the start towards the end as a "target" and then matches the start
-# against the subject of the walk's last step, not its first. Smallest case: VIRTUOSO_PATH_BUG.
-# The catalogue avoids such paths (cq12 lists the subclasses in a subquery first; cq02 and the
-# checks spell out a bounded number of steps, kept honest by tests/test_ontology.py and
-# check-unit-depth), so every query and command must now agree; these stay for new differences.
-VIRTUOSO_DIFFERS: set[str] = set()
-VIRTUOSO_COMMANDS_DIFFER: set[tuple[str, ...]] = set()
-VIRTUOSO_PATH_BUG = """
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX org: <http://www.w3.org/ns/org#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT ?self WHERE {
-  ?activity ?role ?self .
-  ?role rdfs:subPropertyOf prov:wasAssociatedWith .
-  ?self org:unitOf* <https://w3id.org/welfare-kg/id/organisation/mops-gdynia> .
-}"""
+# NOT EXISTS): no rows or duplicated ones, depending on its plan (README, "Remote SPARQL
+# stores"). The catalogue avoids such paths, so every query and command must agree here.
 VARIED = {"cq02-partners-of": {"org": "organisation:stowarzyszenie-cal"}, "cq05-active-in-year": {"year": "2010"}}
 
 
@@ -180,17 +166,6 @@ def rows_of(dataset, item, params) -> collections.Counter:
     return collections.Counter(tuple(normalised(row[v]) for v in result.vars) for row in result)
 
 
-def test_virtuoso_path_bug_is_still_there(server, dataset):
-    """The bug the catalogue works around: 8 rows everywhere but on Virtuoso, which gives none."""
-    expected = collections.Counter(tuple(row) for row in dataset.query(VIRTUOSO_PATH_BUG))
-    answered = collections.Counter(tuple(row) for row in remote.open_dataset(server["endpoint"]).query(VIRTUOSO_PATH_BUG))
-    assert sum(expected.values()) == 8
-    if server["name"] == "virtuoso":
-        assert not answered, "Virtuoso now walks paths bound at both ends: the spelled-out paths may go back to * and +"
-    else:
-        assert answered == expected
-
-
 def test_every_catalogue_query_gives_the_embedded_rows(server, dataset):
     remote_dataset = remote.open_dataset(server["endpoint"])
     compared = 0
@@ -199,9 +174,6 @@ def test_every_catalogue_query_gives_the_embedded_rows(server, dataset):
             if params is None:
                 continue
             expected, answered = rows_of(dataset, item, params), rows_of(remote_dataset, item, params)
-            if server["name"] == "virtuoso" and item.name in VIRTUOSO_DIFFERS:
-                assert answered != expected, f"{item.name} now agrees on Virtuoso: drop it from VIRTUOSO_DIFFERS"
-                continue
             assert answered == expected, (item.name, params)
             compared += 1
     assert compared >= 16
@@ -243,9 +215,7 @@ def test_export_is_byte_identical_on_oxigraph_and_equal_by_value_on_virtuoso(ser
 ])
 def test_command_output_is_the_same(server, cache_dir, dataset, capsys, command):
     embedded, pushed = embedded_and_remote(capsys, cache_dir, server, *command)
-    if server["name"] == "virtuoso" and command in VIRTUOSO_COMMANDS_DIFFER:
-        assert pushed != embedded, f"{command} now agrees on Virtuoso: drop it from VIRTUOSO_COMMANDS_DIFFER"
-    elif server["name"] == "virtuoso" and command == ("dcat",):
+    if server["name"] == "virtuoso" and command == ("dcat",):
         assert pushed == embedded_void_by_value(embedded, dataset)
     else:
         assert pushed == embedded
