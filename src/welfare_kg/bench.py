@@ -205,18 +205,11 @@ def second_process(side: str, data: Path, work_dir: Path, cap: float | None) -> 
     return time.perf_counter() - start
 
 
-def data_files(data: Path) -> list[Path]:
-    """The generated files: a folder's ``*.nt``/``*.ttl`` files, or the one file given."""
-    if data.is_dir():
-        return sorted(p for p in data.iterdir() if p.suffix in (".nt", ".ttl") and p.is_file())
-    return [data]
-
-
 def working_copy(data: Path, folder: Path) -> Path:
     """Hard links to the given data (copies across file systems), so that editing one
     project never touches the user's files. File and folder names, and so graph IRIs, stay."""
     target = folder / data.name if data.is_dir() else folder / data.parent.name / data.name
-    for path in data_files(data):
+    for path in resources.data_files(data):
         link = target / path.name if data.is_dir() else target
         link.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -228,7 +221,7 @@ def working_copy(data: Path, folder: Path) -> Path:
 
 def change_one_budget(data: Path) -> None:
     """Raise the first budget value of the first file with projects tenfold (a new file, not the link)."""
-    path = next(p for p in data_files(data) if "-shared" not in p.name)
+    path = next(p for p in resources.data_files(data) if "-shared" not in p.name)
     text = path.read_text(encoding="utf-8")
     match = re.search(r'(<https://schema\.org/value> ")(\d+)', text)
     if match is None:
@@ -242,7 +235,7 @@ def _rdflib_query(data: str, name: str, params: str) -> int:
     """What a user of plain rdflib waits for: parse everything, run one query."""
     from rdflib import Graph
 
-    files = resources.source_files() + data_files(Path(data))
+    files = resources.source_files() + resources.data_files(Path(data))
     graph = Graph()
     for path in files:
         graph.parse(path, format="nt" if path.suffix == ".nt" else "turtle")
@@ -275,7 +268,7 @@ def run(*, projects: int = 2000, seed: int = 0, repeat: int = 3, cap: float = 20
             log(f"generated {data.name}/ in {seconds:.1f} s")
         else:
             data = working_copy(data, work / "data")
-        files = resources.source_files() + data_files(data)
+        files = resources.source_files() + resources.data_files(data)
         options = {"repeat": repeat, "cap": cap, "validate_cap": validate_cap}
         log("ours: build and queries …")
         ours = _child("ours", files, options, work)

@@ -201,14 +201,12 @@ def data_files(args) -> list[Path] | None:
     data = getattr(args, "data", None)
     if data is None:
         return None
-    if data.is_dir():
-        found = sorted(p for p in data.iterdir() if p.suffix in (".nt", ".ttl") and p.is_file())
-        if not found:
-            raise UsageError(f"{data}: no .nt or .ttl files in this folder")
-        return resources.source_files() + found
-    if not data.is_file():
+    if not data.exists():
         raise UsageError(f"{data}: no such file or folder")
-    return resources.source_files() + [data]
+    found = resources.data_files(data)
+    if not found:
+        raise UsageError(f"{data}: no .nt or .ttl files in this folder")
+    return resources.source_files() + found
 
 
 def add_view_arguments(parser: argparse.ArgumentParser) -> None:

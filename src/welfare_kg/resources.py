@@ -63,6 +63,13 @@ def source_files() -> list[Path]:
     return ontology_files() + graph_files()
 
 
+def data_files(path: Path) -> list[Path]:
+    """Extra data given with ``--data``: a folder's ``*.nt`` and ``*.ttl`` files, or the one file."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".nt", ".ttl") and p.is_file())
+    return [path]
+
+
 def query_files() -> list[Path]:
     return sorted(queries_dir().glob("*.rq"))
 
