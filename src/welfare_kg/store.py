@@ -181,21 +181,23 @@ def _load_errors(path: Path):
 
 
 def store_path(cache_dir: Path | None = None, files: list[Path] | None = None) -> Path:
+    """Where the store for these sources is (or will be), reading only files that changed."""
+    return _locate(cache_dir, files)[3]
+
+
+def _locate(cache_dir: Path | None, files: list[Path] | None, *, force: bool = False):
+    """(files, the current store and its manifest or None, the sources' states, the target path)."""
     files = resources.source_files() if files is None else files
     cache_dir = resources.default_cache_dir() if cache_dir is None else cache_dir
-    current = _current_store(cache_dir)
+    current = None if force else _current_store(cache_dir)
     states = source_states(files, current[1]["files"] if current else None)
-    return cache_dir / f"{STORE_PREFIX}{sources_digest(states)}"
+    return files, current, states, cache_dir / f"{STORE_PREFIX}{sources_digest(states)}"
 
 
 def build_store(cache_dir: Path | None = None, *, force: bool = False,
                 files: list[Path] | None = None) -> Path:
     """Return the path of an up-to-date store: the cached one, an updated copy, or a new build."""
-    files = resources.source_files() if files is None else files
-    cache_dir = resources.default_cache_dir() if cache_dir is None else cache_dir
-    current = None if force else _current_store(cache_dir)
-    states = source_states(files, current[1]["files"] if current else None)
-    target = cache_dir / f"{STORE_PREFIX}{sources_digest(states)}"
+    files, current, states, target = _locate(cache_dir, files, force=force)
     if current and current[0] == target:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
