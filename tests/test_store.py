@@ -179,3 +179,20 @@ def test_a_removed_link_marks_both_ends_as_changed():
     assert store.changed_resources(before, parse("""@prefix ex: <https://example.org/> .
         ex:project a ex:Project ; ex:task ex:t1, ex:t2 ; ex:period [ ex:start "2020" ] .
         ex:t1 a ex:Task . ex:t2 a ex:Task .""")) == {"https://example.org/project"}
+
+
+def test_comments_in_n_triples_files_lose_no_triple_and_move_none_to_another_graph(tmp_path):
+    (tmp_path / "one.nt").write_text('<https://e.org/a> <https://e.org/p> _:x . # a comment . with dots\n'
+                                     '_:x <https://e.org/q> "v#1" .\n# a last comment without a newline',
+                                     encoding="utf-8")
+    (tmp_path / "two.nt").write_text('<https://e.org/b> <https://e.org/p> "w" .\n', encoding="utf-8")
+    loaded = ox.Store()
+    store.load_files(loaded, sorted(tmp_path.glob("*.nt")))
+    graphs = {quad.subject.value if isinstance(quad.subject, ox.NamedNode) else "blank": quad.graph_name.value
+              for quad in loaded}
+    assert len(loaded) == 3
+    assert graphs == {"https://e.org/a": str(store.named_graph_for(tmp_path / "one.nt")),
+                      "blank": str(store.named_graph_for(tmp_path / "one.nt")),
+                      "https://e.org/b": str(store.named_graph_for(tmp_path / "two.nt"))}
+    (link,) = [q for q in loaded if q.predicate.value == "https://e.org/p" and isinstance(q.object, ox.BlankNode)]
+    assert list(loaded.quads_for_pattern(link.object, None, None, None)), "the blank node is one node"

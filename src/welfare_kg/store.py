@@ -150,10 +150,12 @@ class _NQuadsStream(io.RawIOBase):
             with handle:
                 for line in handle:
                     line_number += 1
-                    body = line.rstrip()
-                    if not body.endswith(b"."):
-                        yield line  # blank line or comment: keeps the line numbers right
+                    body = line.strip()
+                    if not body or body.startswith(b"#"):
+                        yield b"\n"  # keeps the line numbers right
                         continue
+                    if not body.endswith(b"."):
+                        body = _without_comment(body)
                     body = body[:-1].rstrip()
                     if body.startswith(b"_:"):
                         body = scope + body[2:]
@@ -166,6 +168,17 @@ class _NQuadsStream(io.RawIOBase):
         """The file and line of a line of the stream."""
         index = bisect.bisect_right(self.starts, stream_line - 1) - 1
         return self.files[index], stream_line - self.starts[index]
+
+
+def _without_comment(line: bytes) -> bytes:
+    """A triple followed by a comment, as a plain triple line; the parser knows where the
+    comment starts ('#' may also stand in an IRI or a literal). A line it cannot read
+    goes on as it is, for the bulk loader to report with its file and line."""
+    try:
+        (triple,) = ox.parse(line, format=ox.RdfFormat.N_TRIPLES)
+    except (SyntaxError, ValueError):
+        return line
+    return f"{triple.subject} {triple.predicate} {triple.object} .".encode()
 
 
 @contextmanager
