@@ -124,3 +124,13 @@ def test_query_takes_a_generated_folder_as_data(tmp_path, capsys):
     assert "synthetic-0" in capsys.readouterr().out
     assert main(["--cache-dir", str(tmp_path / "cache"), "query", "cq10-method-taxonomy",
                  "--data", str(tmp_path)]) == 2, "a folder without .nt or .ttl files is a usage error"
+
+
+def test_a_folder_of_other_files_is_never_replaced(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main(["generate", "--projects", "5", "--output-dir", str(tmp_path)]) == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    target = tmp_path / "national"
+    assert main(["generate", "--projects", "5", "--output-dir", str(target)]) == 0
+    assert main(["generate", "--projects", "150", "--output-dir", str(target)]) == 0, "its own output is replaced"
+    assert len(list(target.iterdir())) == 3

@@ -32,7 +32,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import export, generate, queries, resources, store
+from . import generate, queries, resources, store
 from .errors import UsageError
 
 SECOND_PROCESS_QUERY = ("cq05-active-in-year", {"year": "2010"})

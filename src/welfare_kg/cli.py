@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     push = sub.add_parser("push", help="load ontology/ and graph/ into a remote SPARQL store (needs --endpoint)")
     push.add_argument("--method", choices=("update", "gsp"), default="update",
-                      help="SPARQL Update (DROP + INSERT DATA, default) or Graph Store Protocol (PUT)")
+                      help="SPARQL Update (DROP, then INSERT in chunks; default) or Graph Store Protocol (PUT)")
     push.add_argument("--gsp-endpoint", metavar="URL",
                       help="with --method gsp: the Graph Store Protocol URL (Oxigraph: .../store)")
     add_data_argument(push)

@@ -27,6 +27,8 @@ from itertools import accumulate
 from pathlib import Path
 from typing import IO, Callable
 
+from .errors import UsageError
+
 BASE = "https://w3id.org/welfare-kg/"
 ID = BASE + "id/"
 WKG = BASE + "ontology/"
@@ -471,6 +473,8 @@ def write_folder(folder, *, projects: int, seed: int = 0) -> tuple[int, int]:
     from .export import _umask
 
     folder = Path(folder)
+    if folder.exists() and not _replaceable(folder):
+        raise UsageError(f"{folder}: exists and holds more than files from 'generate'; not replaced")
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     handles: list[IO[str]] = []
@@ -493,3 +497,9 @@ def write_folder(folder, *, projects: int, seed: int = 0) -> tuple[int, int]:
             handle.close()
         shutil.rmtree(staging, ignore_errors=True)
     return count, len(handles)
+
+
+def _replaceable(folder: Path) -> bool:
+    """Only a folder that 'generate' wrote (synthetic-*.nt files and nothing else) is replaced."""
+    return folder.is_dir() and all(p.is_file() and p.name.startswith("synthetic-") and p.suffix == ".nt"
+                                   for p in folder.iterdir())

@@ -160,7 +160,10 @@ def endpoint_of(dataset: Dataset) -> Endpoint:
 def construct(endpoint: Endpoint, text: str) -> Graph:
     body, _ = send_query(endpoint, text, N_TRIPLES)
     graph = Graph()
-    graph.parse(data=body.decode("utf-8"), format="nt")
+    try:
+        graph.parse(data=body.decode("utf-8"), format="nt")
+    except Exception as error:  # noqa: BLE001 - any parser failure is the server's answer's fault
+        raise RemoteError(f"{endpoint.query_url}: unreadable N-Triples answer: {type(error).__name__}") from None
     return graph
 
 
@@ -291,6 +294,7 @@ def entity_store(endpoint: Endpoint, iri: str) -> ox.Store:
     Blank nodes are only followed within one answer, and each answer's blank-node labels get
     their own prefix: labels of two answers never name the same node.
     """
+    iri = ox.NamedNode(iri).value  # ValueError for text that is no IRI: it never reaches the query
     closure = []
     for depth in range(1, ENTITY_DEPTH + 1):
         chain = " . ".join(f"?n{i} ?l{i} ?n{i + 1}" for i in range(depth)).replace("?n0", f"<{iri}>")
