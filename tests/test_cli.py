@@ -167,3 +167,12 @@ def test_malformed_turtle_is_one_line_with_file_line_column(capsys, tmp_path, mo
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not any(p.name.startswith("store-") for p in (tmp_path / "cache").iterdir())
     assert not any(p.name.startswith(".building-") for p in (tmp_path / "cache").iterdir())
+
+
+def test_validate_changed_keeps_reporting_what_is_still_wrong(tmp_path, capsys):
+    invalid = DATA_DIR / "invalid" / "unit-too-deep.ttl"
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    assert main(cache + ["validate", "--data", str(invalid)]) == 1
+    capsys.readouterr()
+    assert main(cache + ["validate", "--changed", "--data", str(invalid)]) == 1, "nothing was fixed"
+    assert "test-level-2" in capsys.readouterr().out

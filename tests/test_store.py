@@ -196,3 +196,9 @@ def test_comments_in_n_triples_files_lose_no_triple_and_move_none_to_another_gra
                       "https://e.org/b": str(store.named_graph_for(tmp_path / "two.nt"))}
     (link,) = [q for q in loaded if q.predicate.value == "https://e.org/p" and isinstance(q.object, ox.BlankNode)]
     assert list(loaded.quads_for_pattern(link.object, None, None, None)), "the blank node is one node"
+
+
+def test_resources_that_still_fail_stay_pending(tmp_path):
+    built = store.build_store(tmp_path / "cache")
+    store.mark_validated(built, still_failing=["https://example.org/b", "https://example.org/a"])
+    assert store.pending_changes(built) == ["https://example.org/a", "https://example.org/b"]

@@ -23,6 +23,7 @@ import tempfile
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterable
 
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
@@ -381,11 +382,12 @@ def pending_changes(store_dir: Path) -> list[str] | None:
     return list(manifest.get("changed", []))
 
 
-def mark_validated(store_dir: Path) -> None:
-    """Record that the store as it is now has been validated in full."""
+def mark_validated(store_dir: Path, still_failing: Iterable[str] = ()) -> None:
+    """Record that the store as it is now has been validated; the resources that still have
+    problems stay pending, so the next ``validate --changed`` reports them again."""
     manifest = _read_manifest(store_dir)
     manifest["validated"] = rules_digest()
-    manifest["changed"] = []
+    manifest["changed"] = sorted(set(still_failing))
     _write_json(store_dir / MANIFEST, manifest)
 
 
