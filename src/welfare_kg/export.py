@@ -15,7 +15,7 @@ import tempfile
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Mapping
+from typing import IO, Callable, Iterable, Iterator, Mapping
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -47,6 +47,33 @@ def personal_nodes(triples: Iterable[ox.Triple]) -> set:
     return {t.subject for t in triples if t.predicate == _IS_PERSONAL and t.object == _TRUE}
 
 
+def outgoing(triples: Iterable[ox.Triple]) -> dict:
+    """Subject → its (predicate, object) pairs."""
+    edges = defaultdict(list)
+    for t in triples:
+        edges[t.subject].append((t.predicate, t.object))
+    return edges
+
+
+def describer(edges: dict) -> Callable[[object], str]:
+    """A function giving a node's description: its sorted predicate-object pairs as one string,
+    blank-node objects written out in place (so it does not depend on blank-node labels);
+    memoised, and safe on blank-node cycles."""
+    descriptions: dict = {}
+
+    def describe(node, visiting: frozenset = frozenset()) -> str:
+        if node in descriptions:
+            return descriptions[node]
+        if node in visiting:
+            return "[cycle]"
+        parts = sorted(f"{p} {describe(o, visiting | {node}) if isinstance(o, ox.BlankNode) else o}"
+                       for p, o in edges.get(node, ()))
+        descriptions[node] = "[" + " ; ".join(parts) + "]"
+        return descriptions[node]
+
+    return describe
+
+
 def canonical_labels(triples: list[ox.Triple]) -> dict[ox.BlankNode, str]:
     """A label for every blank node that depends on the data only, not on how it was parsed.
 
@@ -57,21 +84,8 @@ def canonical_labels(triples: list[ox.Triple]) -> dict[ox.BlankNode, str]:
     canonicalisation, and enough for the tree-shaped blank nodes of this graph (periods,
     amounts, OWL lists and restrictions).
     """
-    edges = defaultdict(list)
-    for t in triples:
-        edges[t.subject].append((t.predicate, t.object))
-    descriptions: dict[ox.BlankNode, str] = {}
-
-    def describe(node: ox.BlankNode, visiting: frozenset = frozenset()) -> str:
-        if node in descriptions:
-            return descriptions[node]
-        if node in visiting:
-            return "[cycle]"
-        parts = sorted(f"{p} {describe(o, visiting | {node}) if isinstance(o, ox.BlankNode) else o}"
-                       for p, o in edges.get(node, ()))
-        descriptions[node] = "[" + " ; ".join(parts) + "]"
-        return descriptions[node]
-
+    edges = outgoing(triples)
+    describe = describer(edges)
     labels: dict[ox.BlankNode, str] = {}
 
     def label_group(anchor: str, nodes: list[ox.BlankNode]) -> None:

@@ -29,7 +29,7 @@ import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
 from oxrdflib import OxigraphStore
 
-from . import resources
+from . import export, resources
 from .errors import LoadError
 from .namespaces import GRAPH, bind_prefixes
 
@@ -39,7 +39,6 @@ MANIFEST = "welfare-kg-manifest.json"  # RocksDB leaves files it does not know a
 UPDATE_LIMIT = 32 * 1024 * 1024
 _STREAM_POSITION = re.compile(r"^Parser error at line \d+ (?:column \d+|between columns \d+ and \d+): ")
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-_BLANK_DEPTH = 8  # blank-node nesting followed when comparing descriptions
 
 
 def named_graph_for(path: Path) -> URIRef:
@@ -324,16 +323,9 @@ def descriptions(triples) -> dict[str, str]:
     Blank nodes are written out where they are used, so two parses of the same text
     (with different blank-node labels) give equal descriptions.
     """
-    statements = defaultdict(list)
-    for triple in triples:
-        statements[triple.subject].append((triple.predicate, triple.object))
-
-    def describe(node, depth: int) -> str:
-        parts = sorted(f"{p} {describe(o, depth + 1) if isinstance(o, ox.BlankNode) and depth < _BLANK_DEPTH else o}"
-                       for p, o in statements.get(node, ()))
-        return "[" + " ; ".join(parts) + "]"
-
-    return {s.value: describe(s, 0) for s in statements if isinstance(s, ox.NamedNode)}
+    edges = export.outgoing(triples)
+    describe = export.describer(edges)
+    return {s.value: describe(s) for s in edges if isinstance(s, ox.NamedNode)}
 
 
 def changed_resources(old_triples, new_triples) -> set[str]:
