@@ -262,7 +262,9 @@ def cmd_validate(args) -> int:
         if args.changed and focus is None:
             print("welfare-kg: no earlier validation of this store to compare with; validating everything",
                   file=sys.stderr)
-        report = validate_store(store.oxigraph(dataset), focus=focus)
+        # A full run visits everything: an in-memory copy answers several times faster.
+        data = store.oxigraph(dataset) if focus is not None else store.memory_copy(files)
+        report = validate_store(data, focus=focus)
     store.mark_validated(store_dir, still_failing={v.focus for v in report.violations if "://" in v.focus})
     sys.stdout.write(format_report(report, args.format))
     return EXIT_OK if report.conforms else EXIT_INVALID

@@ -110,6 +110,21 @@ def load_files(store: ox.Store, files: list[Path]) -> None:
             raise LoadError(f"{path}:{line}:{error.offset}: {reason}") from None
 
 
+def memory_copy(files: list[Path] | None = None) -> ox.Store:
+    """The files in an in-memory store, each in its named graph, as in the built store.
+
+    For work that visits the whole graph (a full validation): queries run 4 to 15 times
+    faster in memory than in the on-disk store, and parsing the files again (11 s for
+    2.5 M triples) is faster than reading the store back (about 30 s). Each load gives the
+    file's blank nodes fresh identifiers, so their labels stay scoped to the file.
+    """
+    memory = ox.Store()
+    for path in resources.source_files() if files is None else files:
+        with _load_errors(path):
+            memory.load(path=str(path), format=rdf_format(path), to_graph=ox.NamedNode(str(named_graph_for(path))))
+    return memory
+
+
 class _NQuadsStream(io.RawIOBase):
     """N-Triples files read as one N-Quads stream, each file's triples in its named graph.
 
@@ -417,6 +432,14 @@ def open_dataset(cache_dir: Path | None = None, *, files: list[Path] | None = No
     """
     path = build_store(cache_dir, files=files)
     dataset = Dataset(store=OxigraphStore(store=ox.Store.read_only(str(path))), default_union=True)
+    bind_prefixes(dataset)
+    return dataset
+
+
+def open_memory_dataset(files: list[Path] | None = None) -> Dataset:
+    """Like :func:`open_dataset`, on an in-memory copy of the files (:func:`memory_copy`):
+    for work that runs many queries over the whole graph, such as the query catalogue."""
+    dataset = Dataset(store=OxigraphStore(store=memory_copy(files)), default_union=True)
     bind_prefixes(dataset)
     return dataset
 
