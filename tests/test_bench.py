@@ -26,7 +26,7 @@ def test_bench_writes_json_with_one_row_per_catalogue_query(tmp_path, monkeypatc
     tasks = [row["task"] for row in result["rows"]]
     names = [item.name for item in queries.catalogue()]
     assert all(name in tasks for name in names)
-    assert {"build", "catalogue", "validate", "validate-changed", "export-turtle",
+    assert {"build", "load-in-memory", "catalogue", "validate", "validate-changed", "export-turtle",
             "second-query-process"} <= set(tasks)
     for row in result["rows"]:
         assert {"task", "ours_s", "rdflib_s", "ratio"} <= set(row)

