@@ -202,3 +202,36 @@ def test_resources_that_still_fail_stay_pending(tmp_path):
     built = store.build_store(tmp_path / "cache")
     store.mark_validated(built, still_failing=["https://example.org/b", "https://example.org/a"])
     assert store.pending_changes(built) == ["https://example.org/a", "https://example.org/b"]
+
+
+# ----------------------------------------------------------------- two processes, one cache
+
+def test_a_store_another_process_built_meanwhile_is_used_not_rebuilt(tmp_path, monkeypatch):
+    copies = _copy_sources(tmp_path / "sources")
+    cache = tmp_path / "cache"
+    built = store.build_store(cache, files=copies)
+    # An older store that sorts first is what _current_store finds; the up-to-date one is there too.
+    older = cache / (store.STORE_PREFIX + "0")
+    older.mkdir()
+    (older / store.MANIFEST).write_text('{"files": {}, "validated": null, "changed": []}', encoding="utf-8")
+    monkeypatch.setattr(store, "_load_new_store", lambda *a: pytest.fail("rebuilt a store that was there"))
+    monkeypatch.setattr(store, "_update_copy", lambda *a: pytest.fail("updated a store that was there"))
+    assert store.build_store(cache, files=copies) == built
+
+
+def test_losing_the_race_to_put_the_same_store_in_place_keeps_the_winner(tmp_path, monkeypatch):
+    copies = _copy_sources(tmp_path / "sources")
+    cache = tmp_path / "cache"
+    target = store.store_path(cache, copies)
+    rename = store.os.rename
+
+    def other_process_wins(source, destination):
+        if str(destination) == str(target) and not target.exists():
+            target.mkdir()
+            (target / store.MANIFEST).write_text('{"winner": true}', encoding="utf-8")
+        rename(source, destination)
+
+    monkeypatch.setattr(store.os, "rename", other_process_wins)
+    assert store.build_store(cache, files=copies) == target
+    assert (target / store.MANIFEST).read_text(encoding="utf-8") == '{"winner": true}'
+    assert [p.name for p in cache.iterdir()] == [target.name], "no staging or set-aside folder is left"

@@ -228,23 +228,50 @@ def build_store(cache_dir: Path | None = None, *, force: bool = False,
     files, current, states, target = _locate(cache_dir, files, force=force)
     if current and current[0] == target:
         return target
+    if not force and (target / MANIFEST).is_file():  # another process built these sources meanwhile
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
     try:
+        manifest = None
         if current and _changed_bytes(current[1]["files"], states) <= UPDATE_LIMIT:
-            manifest = _update_copy(current, staging, files, states)
-        else:
+            try:
+                manifest = _update_copy(current, staging, files, states)
+            except FileNotFoundError:  # another process replaced that store while it was copied
+                shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir()
+        if manifest is None:
             _load_new_store(staging, files)
             manifest = {"files": states, "validated": None, "changed": []}
         _write_json(staging / MANIFEST, manifest)
-        if target.is_dir():
-            shutil.rmtree(target)
-        os.rename(staging, target)
+        _move_into_place(staging, target)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     _remove_stale_stores(target)
     return target
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    """Rename the finished store to ``target``, never deleting a store in use there.
+
+    A store already at ``target`` (``build`` rebuilds) is renamed aside before it is removed:
+    files a reader has open stay readable. When another process put the same store
+    there meanwhile (same name, same sources), the rename fails and that one is kept.
+    """
+    aside = Path(tempfile.mkdtemp(prefix=".replaced-", dir=target.parent))
+    try:
+        try:
+            os.rename(target, aside / target.name)
+        except FileNotFoundError:
+            pass
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not (target / MANIFEST).is_file():
+                raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def _current_store(cache_dir: Path) -> tuple[Path, dict] | None:
