@@ -111,6 +111,18 @@ def test_push_by_graph_store_protocol(server, cache_dir, capsys):
         == local_quads(cache_dir)
 
 
+def test_a_push_that_fails_part_way_says_the_graph_is_incomplete(server, cache_dir, monkeypatch):
+    endpoint = server["endpoint"]
+    chunks = remote.update_chunks
+    monkeypatch.setattr(remote, "update_chunks", lambda payload, size=None: chunks(payload, size)[:1] + [
+        "<urn:x> <urn:y> ."])  # the server refuses this request
+    name = endpoint.graphs[0]
+    with pytest.raises(remote.RemoteError, match=rf"graph <{re.escape(name)}> is incomplete .*\(1 of 2 requests"):
+        remote.push_update(endpoint, name, b'<urn:welfare-kg-test:s> <urn:welfare-kg-test:p> "x" .\n')
+    monkeypatch.undo()
+    assert cli.main(["--cache-dir", str(cache_dir), *server["options"], "push"]) == 0  # as it was, for the tests after
+
+
 def test_blank_nodes_survive_small_update_chunks(server, cache_dir, capsys, monkeypatch):
     """With 7 triples per request, periods and amounts span chunk borders unless kept together."""
     monkeypatch.setattr(remote, "UPDATE_CHUNK", 7)

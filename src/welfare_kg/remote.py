@@ -387,10 +387,19 @@ def push_update(endpoint: Endpoint, name: str, payload: bytes) -> None:
     ``INSERT { … } WHERE {}`` rather than ``INSERT DATA``: Virtuoso 7.2 refuses blank nodes
     in INSERT DATA ("not allowed in a constant clause"); a template with one empty solution
     inserts the same triples, with fresh blank nodes per request, on every server.
+
+    Not atomic: filling a staging graph and then MOVE-ing it would be, but Virtuoso 7.2's
+    MOVE turns "116"^^xsd:decimal and "116"^^xsd:integer into one value. A failure after
+    the DROP says that the graph is incomplete.
     """
     send_update(endpoint, f"DROP SILENT GRAPH <{name}>")
-    for chunk in update_chunks(payload):
-        send_update(endpoint, f"INSERT {{ GRAPH <{name}> {{\n{chunk}\n}} }} WHERE {{}}")
+    chunks = update_chunks(payload)
+    for number, chunk in enumerate(chunks):
+        try:
+            send_update(endpoint, f"INSERT {{ GRAPH <{name}> {{\n{chunk}\n}} }} WHERE {{}}")
+        except RemoteError as error:
+            raise RemoteError(f"{error}; graph <{name}> is incomplete on the server ({number} of "
+                              f"{len(chunks)} requests went through): push again") from None
 
 
 def push_gsp(endpoint: Endpoint, name: str, payload: bytes) -> None:
