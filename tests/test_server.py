@@ -390,3 +390,22 @@ def test_ontology_iri_gives_people_its_documentation(server):
     assert status == 200 and headers["Content-Type"].startswith("text/turtle")
     assert (URIRef("https://w3id.org/welfare-kg/ontology"), RDF.type, OWL.Ontology) in Graph().parse(
         data=body, format="turtle")
+
+
+def test_a_failed_start_leaves_no_scratch_folder_and_frees_the_port(cache_dir, tmp_path, monkeypatch):
+    from welfare_kg import docs, server as server_module
+    from welfare_kg.errors import UsageError
+
+    def broken(folder):
+        raise UsageError("docs: cannot write")
+
+    monkeypatch.setattr(docs, "generate", broken)
+    monkeypatch.setattr(server_module.tempfile, "tempdir", str(tmp_path))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(UsageError, match="docs: cannot write"):
+        server_module.run(cache_dir=cache_dir, port=port)
+    assert list(tmp_path.iterdir()) == []
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", port))  # the listening socket was closed

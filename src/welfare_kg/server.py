@@ -332,17 +332,19 @@ def run(*, cache_dir: Path | None, host: str = "127.0.0.1", port: int = 8000, pu
     description = dcat.description(dataset)
     sock = listen(host, port)
     scratch = Path(tempfile.mkdtemp(prefix="welfare-kg-serve-"))
-    docs_dir = docs.generate(scratch / "docs").parent
-    pool = QueryPool(store_path=None if public or store_path is None else str(store_path),
-                     public_nt=str(public_export(dataset, scratch)) if public else None,
-                     remote=endpoint if not public else None, size=workers or default_workers())
+    pool = None
     try:
+        docs_dir = docs.generate(scratch / "docs").parent
+        pool = QueryPool(store_path=None if public or store_path is None else str(store_path),
+                         public_nt=str(public_export(dataset, scratch)) if public else None,
+                         remote=endpoint if not public else None, size=workers or default_workers())
         asyncio.run(_serve(pool, sock, host=host, public=public, timeout=timeout, max_rows=max_rows,
                            uvicorn=uvicorn, description=description, docs_dir=docs_dir))
     except KeyboardInterrupt:
         pass
     finally:
-        pool.close()
+        if pool is not None:
+            pool.close()
         sock.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
