@@ -144,6 +144,17 @@ def test_focus_follows_links_to_the_changed_resource(combined_fixtures):
     assert any(v.focus == project and v.path == "wkg:leadOrganisation" for v in report.violations)
 
 
+def test_focus_reaches_the_units_four_levels_below_a_changed_organisation(combined_fixtures):
+    """check-unit-depth follows org:unitOf four steps up, so a change at the top of a unit
+    tree is re-checked on the units up to four levels below it."""
+    data = validate._oxigraph_copy(combined_fixtures)
+    deep = [v for v in validate.validate_store(data).violations
+            if v.source_shape.endswith("check-unit-depth") and v.focus == ID + "organisation/test-level-4"]
+    assert len(deep) == 1
+    top = re.search(r"below <([^>]+)>", deep[0].message_en).group(1)
+    assert set(deep) <= set(validate.validate_store(data, focus=[top]).violations)
+
+
 def test_changed_run_after_editing_one_project_rechecks_it_as_a_full_run_would(tmp_path, capsys):
     """Edit one project's budget in a generated folder: --changed re-checks a handful of resources
     and reports for them what a full run of the edited folder reports (here: co-financing above the budget)."""

@@ -44,6 +44,8 @@ ENGINES = ("sparql", "pyshacl")
 DEFAULT_ENGINE = "sparql"
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 _SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
+UNIT_CHECK_REACH = 4  # org:unitOf steps the check queries follow upwards (check-unit-depth)
+_UNIT_OF = ox.NamedNode("http://www.w3.org/ns/org#unitOf")
 _PLACEHOLDER = re.compile(r"\\\{\\[?$]\w+\\\}")  # "{?var}" once re.escape()d
 
 
@@ -199,8 +201,15 @@ def _oxigraph_copy(data: Graph) -> ox.Store:
 
 
 def _resources_to_recheck(data: ox.Store, changed: Iterable[str]) -> set[str]:
-    """The changed IRIs and the named nodes one link away, in either direction (rdf:type's classes aside)."""
+    """The changed IRIs, the named nodes one link away in either direction (rdf:type's
+    classes aside), and the units up to four org:unitOf steps below a changed node, since the
+    unit checks (check-unit-depth, check-unit-parent-is-organisation) look that far up."""
     recheck = set(changed)
+    units_below, level = set(), [ox.NamedNode(iri) for iri in recheck]
+    for _ in range(UNIT_CHECK_REACH):
+        level = [quad.subject for node in level for quad in data.quads_for_pattern(None, _UNIT_OF, node)
+                 if isinstance(quad.subject, ox.NamedNode)]
+        units_below.update(node.value for node in level)
     nodes = _Nodes(data)
     for iri in list(recheck):
         node = ox.NamedNode(iri)
@@ -211,7 +220,7 @@ def _resources_to_recheck(data: ox.Store, changed: Iterable[str]) -> set[str]:
         for quad in data.quads_for_pattern(node, None, None):
             if isinstance(quad.object, ox.NamedNode) and quad.predicate.value != str(RDF.type):
                 recheck.add(quad.object.value)
-    return recheck
+    return recheck | units_below
 
 
 def _new_report() -> tuple[Graph, BNode]:
