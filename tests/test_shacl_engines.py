@@ -195,3 +195,18 @@ def test_unsupported_feature_is_refused():
 def test_project_shapes_compile():
     compiled = shacl_sparql.compile_shapes(Graph().parse(resources.shapes_file()))
     assert len(compiled.node_shapes) > 30
+
+
+def test_pattern_flags_belong_to_their_own_shape():
+    """Two shapes with the same sh:pattern, one case-insensitive: each keeps its own sh:flags."""
+    shapes = Graph().parse(data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
+        ex:Strict a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:code ; sh:pattern "^ab$" ] .
+        ex:Loose a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:code ; sh:pattern "^ab$" ; sh:flags "i" ] .
+        """, format="turtle")
+    data = ox.Store()
+    data.load('<http://example.org/x> a <http://example.org/C> ; <http://example.org/code> "AB" .',
+              format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode("http://example.org/g"))
+    failing = {result.source_shape for result in shacl_sparql.run(data, shacl_sparql.compile_shapes(shapes))}
+    strict = shapes.value(URIRef("http://example.org/Strict"), SH.property)
+    assert failing == {strict}

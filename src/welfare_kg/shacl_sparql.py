@@ -259,7 +259,7 @@ class _Compiler:
         tests = []
         for predicate, value in sorted(self.shapes.predicate_objects(shape)):
             if predicate in _VALUE_COMPONENTS:
-                tests.append((_VALUE_COMPONENTS[predicate], value, self.value_test(predicate, value, "?this")))
+                tests.append((_VALUE_COMPONENTS[predicate], value, self.value_test(shape, predicate, value, "?this")))
             elif predicate == SH.property:
                 checks += self.property_shape(value)
             elif predicate == SH.sparql:
@@ -300,7 +300,7 @@ class _Compiler:
         value_tests, counts, checks = [], _Counts(), []
         for predicate, value in sorted(self.shapes.predicate_objects(shape)):
             if predicate in _VALUE_COMPONENTS:
-                value_tests.append((_VALUE_COMPONENTS[predicate], self.value_test(predicate, value, "?v")))
+                value_tests.append((_VALUE_COMPONENTS[predicate], self.value_test(shape, predicate, value, "?v")))
             elif predicate == SH.minCount:
                 counts.minimum = int(value)
             elif predicate == SH.maxCount:
@@ -345,10 +345,11 @@ class _Compiler:
 
     # ---- tests on one value, as SPARQL expressions that are never an error
 
-    def value_test(self, predicate, parameter, v: str) -> str:
-        return f"COALESCE({self.raw_value_test(predicate, parameter, v)}, false)"
+    def value_test(self, shape, predicate, parameter, v: str) -> str:
+        """``v`` passes the constraint ``predicate parameter`` of ``shape``, as an expression."""
+        return f"COALESCE({self.raw_value_test(shape, predicate, parameter, v)}, false)"
 
-    def raw_value_test(self, predicate, parameter, v: str) -> str:
+    def raw_value_test(self, shape, predicate, parameter, v: str) -> str:
         if predicate == SH["class"]:
             classes, type_ = _SUBCLASSES.format(iri=parameter.n3(), separator=", "), self.variable()
             return f"EXISTS {{ {v} <{RDF.type}> {type_} FILTER ({type_} IN ({classes})) }}"
@@ -364,7 +365,7 @@ class _Compiler:
         if predicate == SH["in"]:
             return "(" + (" || ".join(f"sameTerm({v}, {t.n3()})" for t in self._list(parameter)) or "false") + ")"
         if predicate == SH.pattern:
-            flags = self.shapes.value(next(self.shapes.subjects(SH.pattern, parameter)), SH.flags)
+            flags = self.shapes.value(shape, SH.flags)
             arguments = f"STR({v}), {Literal(str(parameter)).n3()}" + (f", {Literal(str(flags)).n3()}" if flags else "")
             return f"(!isBlank({v}) && REGEX({arguments}))"
         if predicate in _COMPARISONS:
@@ -383,7 +384,7 @@ class _Compiler:
         tests = []
         for predicate, value in sorted(self.shapes.predicate_objects(shape)):
             if predicate in _VALUE_COMPONENTS:
-                tests.append(self.value_test(predicate, value, v))
+                tests.append(self.value_test(shape, predicate, value, v))
             elif predicate == SH.hasValue:
                 tests.append(f"sameTerm({v}, {value.n3()})")
             elif predicate == SH.property:
@@ -407,7 +408,7 @@ class _Compiler:
                 raise UnsupportedShape(f"{shape}: {predicate} {value} is not supported in a nested shape")
         if value_tests:
             x = self.variable()
-            passes = " && ".join(self.value_test(p, value, x) for p, value in value_tests)
+            passes = " && ".join(self.value_test(shape, p, value, x) for p, value in value_tests)
             tests.append(f"NOT EXISTS {{ {v} {path} {x} FILTER (!({passes})) }}")
         return "(" + (" && ".join(tests) or "true") + ")"
 
