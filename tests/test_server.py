@@ -409,3 +409,26 @@ def test_a_failed_start_leaves_no_scratch_folder_and_frees_the_port(cache_dir, t
     assert list(tmp_path.iterdir()) == []
     with socket.socket() as again:
         again.bind(("127.0.0.1", port))  # the listening socket was closed
+
+
+def test_in_memory_workers_serve_the_given_data_with_the_same_answers(cache_dir, server, tmp_path):
+    """serve --data FOLDER --in-memory: the workers parse the files (curated plus generated)
+    into memory; answers match a server of the same data on its built store."""
+    from welfare_kg import generate
+
+    data = tmp_path / "generated"
+    generate.write_folder(data, projects=30, seed=5)
+    cache = tmp_path / "cache"
+    on_disk = Server(cache, tmp_path / "disk.log", "--data", str(data))
+    in_memory = Server(cache, tmp_path / "memory.log", "--data", str(data), "--in-memory")
+    try:
+        on_disk.wait()
+        in_memory.wait()
+        answers = [get_query(s, PROJECTS, accept="text/csv") for s in (on_disk, in_memory, server)]
+    finally:
+        on_disk.stop()
+        in_memory.stop()
+    assert [status for status, _, _ in answers] == [200, 200, 200]
+    disk_rows, memory_rows, curated_rows = (body.decode("utf-8").splitlines() for _, _, body in answers)
+    assert memory_rows == disk_rows
+    assert len(disk_rows) == len(curated_rows) + 30, "the 30 generated projects are served"

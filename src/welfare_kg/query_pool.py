@@ -6,7 +6,9 @@ Each worker answers one request at a time over a pipe. When a request runs past 
 limit, the pool kills that worker (SIGKILL), answers 503, and starts a replacement in the
 background; the other workers keep answering meanwhile. RocksDB allows any number of
 read-only opens of one store, so the workers share the built store on disk; with
-``--public`` each worker loads the public N-Triples export into memory instead.
+``--public`` each worker loads the public N-Triples export into memory instead, and with
+``--in-memory`` a copy of the source files (queries over a large graph run several times
+faster in memory, see :func:`store.memory_copy`).
 """
 
 from __future__ import annotations
@@ -49,9 +51,11 @@ def _context():
 
 
 class QueryPool:
-    def __init__(self, *, store_path: str | None, public_nt: str | None, size: int = 2, remote=None):
+    def __init__(self, *, store_path: str | None, public_nt: str | None, size: int = 2, remote=None,
+                 memory_files: list[str] | None = None):
         self.store_path = store_path
         self.public_nt = public_nt
+        self.memory_files = memory_files  # each worker parses these into memory instead of opening the store
         self.remote = remote  # a remote.Endpoint: workers forward to it instead of opening a store
         self.size = size
         self.idle: asyncio.Queue | None = None
@@ -65,8 +69,9 @@ class QueryPool:
 
     def _spawn(self) -> Worker:
         parent, child = _context().Pipe()
-        process = _context().Process(target=worker_main, args=(child, self.store_path, self.public_nt, self.remote),
-                                     daemon=True, name="welfare-kg-query")
+        process = _context().Process(
+            target=worker_main, args=(child, self.store_path, self.public_nt, self.remote, self.memory_files),
+            daemon=True, name="welfare-kg-query")
         process.start()
         child.close()
         if not parent.poll(120) or parent.recv() != "ready":
@@ -154,9 +159,15 @@ def _stop(worker: Worker) -> None:
 
 # --------------------------------------------------------------------------- the worker process
 
-def open_store(store_path: str | None, public_nt: str | None, endpoint=None):
+def open_store(store_path: str | None, public_nt: str | None, endpoint=None, memory_files=None):
     import pyoxigraph as ox
 
+    if memory_files is not None:
+        from pathlib import Path
+
+        from .store import memory_copy
+
+        return memory_copy([Path(name) for name in memory_files])
     if endpoint is not None:
         from .remote import RemoteOxStore
 
@@ -168,7 +179,7 @@ def open_store(store_path: str | None, public_nt: str | None, endpoint=None):
     return ox.Store.read_only(store_path)
 
 
-def worker_main(conn, store_path: str | None, public_nt: str | None, endpoint=None) -> None:
+def worker_main(conn, store_path: str | None, public_nt: str | None, endpoint=None, memory_files=None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops us
     try:
         resource.setrlimit(resource.RLIMIT_DATA, (WORKER_MEMORY, WORKER_MEMORY))
@@ -176,7 +187,7 @@ def worker_main(conn, store_path: str | None, public_nt: str | None, endpoint=No
         pass
     from . import handlers  # heavy imports happen here, before "ready"
 
-    store = open_store(store_path, public_nt, endpoint)
+    store = open_store(store_path, public_nt, endpoint, memory_files)
     handlers.warm_up(store)
     conn.send("ready")
     while True:

@@ -311,11 +311,13 @@ def default_workers() -> int:
     return max(2, min(4, os.cpu_count() or 2))
 
 
-def run(*, cache_dir: Path | None, host: str = "127.0.0.1", port: int = 8000, public: bool = False,
-        timeout: float = 5.0, max_rows: int = 10_000, workers: int | None = None,
-        endpoint: remote.Endpoint | None = None) -> None:
+def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = "127.0.0.1", port: int = 8000,
+        public: bool = False, timeout: float = 5.0, max_rows: int = 10_000, workers: int | None = None,
+        endpoint: remote.Endpoint | None = None, in_memory: bool = False) -> None:
     """Serve until interrupted (Ctrl-C). A non-loopback ``host`` always serves public data only.
 
+    ``files`` (default: the curated sources) are what the embedded store is built from;
+    with ``in_memory`` each worker parses them into memory instead of opening that store.
     With ``endpoint`` the workers forward queries and entity lookups to that remote store;
     with ``public`` too, the public part of it is copied into the workers at start-up, since
     no query rewriting could reliably keep personal data out of arbitrary SPARQL.
@@ -327,8 +329,8 @@ def run(*, cache_dir: Path | None, host: str = "127.0.0.1", port: int = 8000, pu
     if not is_loopback(host) and not public:
         public = True
         print(f"welfare-kg: {host} is not a loopback address: serving public data only", file=sys.stderr)
-    store_path = store.build_store(cache_dir) if endpoint is None else None
-    dataset = store.open_dataset(cache_dir) if endpoint is None else remote.open_dataset(endpoint)
+    store_path = store.build_store(cache_dir, files=files) if endpoint is None else None
+    dataset = store.open_dataset(cache_dir, files=files) if endpoint is None else remote.open_dataset(endpoint)
     description = dcat.description(dataset)
     sock = listen(host, port)
     scratch = Path(tempfile.mkdtemp(prefix="welfare-kg-serve-"))
@@ -337,7 +339,9 @@ def run(*, cache_dir: Path | None, host: str = "127.0.0.1", port: int = 8000, pu
         docs_dir = docs.generate(scratch / "docs").parent
         pool = QueryPool(store_path=None if public or store_path is None else str(store_path),
                          public_nt=str(public_export(dataset, scratch)) if public else None,
-                         remote=endpoint if not public else None, size=workers or default_workers())
+                         remote=endpoint if not public else None, size=workers or default_workers(),
+                         memory_files=[str(f) for f in files or resources.source_files()]
+                         if in_memory and store_path is not None and not public else None)
         asyncio.run(_serve(pool, sock, host=host, public=public, timeout=timeout, max_rows=max_rows,
                            uvicorn=uvicorn, description=description, docs_dir=docs_dir))
     except KeyboardInterrupt:

@@ -244,7 +244,7 @@ def build_store(cache_dir: Path | None = None, *, force: bool = False,
             _load_new_store(staging, files)
             manifest = {"files": states, "validated": None, "changed": []}
         _write_json(staging / MANIFEST, manifest)
-        _move_into_place(staging, target)
+        _move_into_place(staging, target, replace=force)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -252,13 +252,21 @@ def build_store(cache_dir: Path | None = None, *, force: bool = False,
     return target
 
 
-def _move_into_place(staging: Path, target: Path) -> None:
-    """Rename the finished store to ``target``, never deleting a store in use there.
+def _move_into_place(staging: Path, target: Path, *, replace: bool) -> None:
+    """Rename the finished store to ``target``.
 
-    A store already at ``target`` (``build`` rebuilds) is renamed aside before it is removed:
-    files a reader has open stay readable. When another process put the same store
-    there meanwhile (same name, same sources), the rename fails and that one is kept.
+    A store another process put there meanwhile holds the same sources (same name): it is
+    kept, unless ``replace`` (``build`` rebuilds), and then renamed aside before it is
+    removed, so that files a reader has open stay readable. When the other process wins the
+    race to the rename, its store is kept.
     """
+    if not replace:
+        try:
+            os.rename(staging, target)  # fails if the folder is there and not empty
+            return
+        except OSError:
+            if (target / MANIFEST).is_file():
+                return
     aside = Path(tempfile.mkdtemp(prefix=".replaced-", dir=target.parent))
     try:
         try:
