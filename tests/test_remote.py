@@ -123,6 +123,13 @@ def test_a_push_that_fails_part_way_says_the_graph_is_incomplete(server, cache_d
     assert cli.main(["--cache-dir", str(cache_dir), *server["options"], "push"]) == 0  # as it was, for the tests after
 
 
+def test_a_query_may_name_hundreds_of_graphs(server):
+    """A national dataset has a graph per source file; Virtuoso echoes each as a response header."""
+    graphs = [f"urn:welfare-kg-test:graph-{i}" for i in range(300)] + list(server["endpoint"].graphs)
+    rows = remote.solutions(server["endpoint"], "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", graphs=graphs)
+    assert int(list(rows)[0]["n"].value) > 0
+
+
 def test_blank_nodes_survive_small_update_chunks(server, cache_dir, capsys, monkeypatch):
     """With 7 triples per request, periods and amounts span chunk borders unless kept together."""
     monkeypatch.setattr(remote, "UPDATE_CHUNK", 7)

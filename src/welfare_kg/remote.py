@@ -74,6 +74,12 @@ def endpoint_for(query_url: str, *, files: list[Path] | None = None, graph: str 
 
 # --------------------------------------------------------------------------- HTTP
 
+# Virtuoso repeats every default-graph-uri and named-graph-uri of a request as a response
+# header: two per source file. http.client refuses a response with more than 100 headers,
+# so a dataset of more than about 48 files could not be queried.
+http.client._MAXHEADERS = max(http.client._MAXHEADERS, 100_000)  # noqa: SLF001 - no public setting
+
+
 def request(url: str, *, timeout: float, data: bytes | None = None, headers: dict | None = None,
             method: str | None = None) -> tuple[bytes, str]:
     """One HTTP exchange: the body and its media type, or a one-line RemoteError."""
