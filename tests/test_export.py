@@ -11,7 +11,8 @@ import pytest
 from rdflib import Dataset, Graph, Literal
 from rdflib.compare import isomorphic
 
-from welfare_kg import export, store
+from welfare_kg import export, generate, store
+from welfare_kg.cli import main
 from welfare_kg.namespaces import SCHEMA, WKG
 
 RDFLIB_FORMAT = {"turtle": "turtle", "nt": "nt", "jsonld": "json-ld", "xml": "xml", "trig": "trig"}
@@ -108,3 +109,70 @@ def test_blank_node_labels_depend_on_the_data_not_on_the_parse():
     assert lines == export.canonical_lines(list(reversed(second)))
     assert len(lines) == len(first), "identical sibling blank nodes stay apart"
     assert Graph().parse(data="\n".join(lines), format="nt").isomorphic(Graph().parse(data=text, format="turtle"))
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_export_command_reads_the_files_into_memory_with_the_same_result_as_the_store(
+        named, cache_dir, tmp_path, capsys, public):
+    """The command parses the sources again (new blank-node identifiers, another triple
+    order) instead of reading the built store; not one byte may change."""
+    for fmt in export.FORMATS:
+        target = tmp_path / f"export-{fmt}"
+        assert main(["--cache-dir", str(cache_dir), "export", "--format", fmt, "-o", str(target)]
+                    + (["--public"] if public else [])) == 0
+        assert target.read_bytes() == export.serialize(named, fmt, public=public), fmt
+    capsys.readouterr()
+
+
+def test_a_graph_whose_files_load_in_different_threads_exports_as_from_one_store(tmp_path, monkeypatch):
+    """Two files of one graph (same folder name and stem), each with the same triple and a
+    blank node of the same description."""
+    name = '<https://example.org/a> <https://example.org/name> "A" .\n'
+    period = '<https://example.org/a> <https://example.org/period> _:p .\n_:p <https://example.org/start> "1" .\n'
+    first, second = tmp_path / "one" / "graph" / "x.nt", tmp_path / "two" / "graph" / "x.nt"
+    for path in (first, second):
+        path.parent.mkdir(parents=True)
+        path.write_text(name + period, encoding="utf-8")
+    files = [first, second]
+    monkeypatch.setattr(export.os, "cpu_count", lambda: 2)  # one file for each thread
+    split = export.load_named_graphs(store.memory_copy, files)
+    together = export.named_graphs(store.memory_copy(files))
+    assert list(split) == list(together) == [str(store.named_graph_for(first))]
+    for fmt in export.FORMATS:
+        assert export.serialize(split, fmt) == export.serialize(together, fmt), fmt
+    assert export.serialize(split, "nt").count(b"\n") == 5, "the shared triple once, the two periods apart"
+
+
+def test_turtle_written_in_two_halves_is_the_same_as_in_one_pass(named, monkeypatch):
+    monkeypatch.setattr(export, "_TURTLE_IN_HALVES", 10**12)
+    one_pass = export.serialize(named, "turtle")
+    monkeypatch.setattr(export, "_TURTLE_IN_HALVES", 1)
+    assert export.serialize(named, "turtle") == one_pass
+
+
+def test_lines_keep_literals_that_look_like_blank_nodes_or_line_breaks():
+    text = """
+    @prefix ex: <https://example.org/> .
+    ex:s ex:note "see _:b1 ." , "one\u2028two" ; ex:whole 7.0 ; ex:part 1.50 ; ex:period [ ex:start 2019 ] .
+    """.encode()
+    lines = export.canonical_lines(ox.parse(text, format=ox.RdfFormat.TURTLE))
+    assert '<https://example.org/s> <https://example.org/note> "see _:b1 ." .' in lines
+    assert '<https://example.org/s> <https://example.org/note> "one\u2028two" .' in lines
+    assert any(line.endswith(' "7.0"^^<http://www.w3.org/2001/XMLSchema#decimal> .') for line in lines)
+    assert any(line.endswith(' "1.50"^^<http://www.w3.org/2001/XMLSchema#decimal> .') for line in lines)
+    assert len(lines) == 6 and sum(line.startswith("_:b") for line in lines) == 1
+
+
+def test_export_names_a_syntax_error_as_the_store_build_does(tmp_path, capsys):
+    folder = tmp_path / "data"
+    generate.write_folder(folder, projects=20, seed=1)
+    broken = sorted(folder.iterdir())[1]
+    lines = broken.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[4] = '<https://example.org/s> <https://example.org/p> "no closing quote .\n'
+    broken.write_text("".join(lines), encoding="utf-8")
+    assert main(["--cache-dir", str(tmp_path / "built"), "build", "--data", str(folder)]) == 2
+    built = capsys.readouterr().err
+    assert main(["--cache-dir", str(tmp_path / "exported"), "export", "--data", str(folder)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == built
+    assert err.startswith(f"welfare-kg: {broken}:5:") and len(err.strip().splitlines()) == 1

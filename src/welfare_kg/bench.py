@@ -258,8 +258,8 @@ def _child(side: str, files: list[Path], options: dict, work_dir: Path) -> dict:
     return json.loads(done.stdout)
 
 
-def run(*, projects: int = 2000, seed: int = 0, repeat: int = 3, cap: float = 20.0,
-        validate_cap: float = 120.0, data: Path | None = None, work_dir: Path | None = None,
+def run(*, projects: int = 2000, seed: int = 0, repeat: int = 3, cap: float = 10.0,
+        validate_cap: float = 60.0, data: Path | None = None, work_dir: Path | None = None,
         log=None) -> dict:
     """Generate (unless ``data`` is given), run both sides, and return the JSON-ready report."""
     log = log or (lambda message: None)

@@ -1,21 +1,25 @@
 """Deterministic exports of the ontology plus the graph, optionally without personal data.
 
 Blank nodes get canonical labels (see :func:`canonical_labels`) and triples are written in
-sorted order, so the same sources give byte-identical files in every format. Everything
-goes through Oxigraph's serializers, which keep the order they are given (rdflib's follow
-Python's per-process string hashing) and stream: a national graph of millions of triples
-exports in seconds.
+sorted order, so the same sources give byte-identical files in every format. The graphs
+come in as N-Triples written by Oxigraph and are worked on as lines of bytes, only those
+with a blank node or a decimal taken apart: a national graph of millions of triples exports
+in well under a minute. Everything goes out through Oxigraph's serializers, which keep the
+order they are given (rdflib's follow Python's per-process string hashing).
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import itertools
 import os
 import tempfile
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator, Mapping
+from typing import IO, Callable, Iterable, Iterator, Mapping, NoReturn, Sequence
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -31,20 +35,58 @@ FORMATS = {
     "trig": (".trig", "application/trig"),
 }
 _OXIGRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD, "xml": ox.RdfFormat.RDF_XML}
-_XSD_DECIMAL = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
-_IS_PERSONAL = ox.NamedNode(str(WKG.isPersonalData))
-_TRUE = ox.Literal("true", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean"))
+_TURTLE_IN_HALVES = 200_000  # triples; in a smaller export a second process costs more than it saves
+_BLANK = ord("_")  # the first byte of a blank node (an IRI starts with "<", a literal with '"')
+# How a decimal literal ends, and a line saying a resource is personal data, in N-Triples.
+_DECIMAL_TYPE = b'"^^<http://www.w3.org/2001/XMLSchema#decimal>'
+_PERSONAL = f' <{WKG.isPersonalData}> "true"^^<http://www.w3.org/2001/XMLSchema#boolean> .'.encode()
 
 
-def named_graphs(ox_store: ox.Store) -> dict[str, list[ox.Triple]]:
-    """Each source file's named graph as a list of triples, keyed by graph IRI."""
-    return {name.value: [quad.triple for quad in ox_store.quads_for_pattern(None, None, None, name)]
+def named_graphs(ox_store: ox.Store) -> dict[str, bytes]:
+    """Each source file's named graph as N-Triples, keyed by graph IRI.
+
+    Oxigraph writes the text in one call per graph, many times faster than handing each
+    triple to Python as an object and formatting its terms one by one.
+    """
+    return {name.value: ox_store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=name)
             for name in sorted(ox_store.named_graphs(), key=lambda n: n.value)}
 
 
-def personal_nodes(triples: Iterable[ox.Triple]) -> set:
-    """Every resource marked as personal data."""
-    return {t.subject for t in triples if t.predicate == _IS_PERSONAL and t.object == _TRUE}
+def load_named_graphs(load: Callable[[list[Path]], ox.Store], files: list[Path]) -> dict[str, bytes]:
+    """:func:`named_graphs` of the files, each share of them loaded by ``load`` in a thread of
+    its own: Oxigraph parses without holding the GIL.
+
+    Two files of one graph may land in different shares; that graph's triples then come one
+    share after the other, and a triple in both comes twice, which changes no export: the
+    duplicates go before output, and the triples that shape blank-node labels are those with
+    a blank node, unique to the file it came from.
+    """
+    workers = os.cpu_count() or 1
+    with ThreadPoolExecutor(workers) as pool:
+        shares = list(pool.map(lambda share: named_graphs(load(share)), [files[i::workers] for i in range(workers)]))
+    graphs: dict[str, bytes] = defaultdict(bytes)
+    for share in shares:
+        for name, text in share.items():
+            graphs[name] += text
+    return dict(sorted(graphs.items()))
+
+
+def ntriples_lines(triples: bytes | Iterable) -> list[bytes]:
+    """The triples as N-Triples lines in UTF-8, without their line ends; each term as
+    ``str()`` writes its pyoxigraph term.
+
+    ``triples`` is N-Triples as Oxigraph writes it (as from :func:`named_graphs`), an rdflib
+    Graph, or pyoxigraph triples. The work below is on bytes: UTF-8 sorts as its text does,
+    and bytes compare, hash and take memory faster than text with Polish letters in it.
+    """
+    data = triples if isinstance(triples, bytes) else (
+        ox.serialize(oxigraph_triples(triples), format=ox.RdfFormat.N_TRIPLES))
+    return data.split(b"\n")[:-1]  # every line ends with "\n", the last one too
+
+
+def personal_nodes(lines: Iterable[bytes]) -> set[bytes]:
+    """Every resource marked as personal data (a subject holds no space)."""
+    return {line[:-len(_PERSONAL)] for line in lines if line.endswith(_PERSONAL)}
 
 
 def outgoing(triples: Iterable[ox.Triple]) -> dict:
@@ -74,7 +116,7 @@ def describer(edges: dict) -> Callable[[object], str]:
     return describe
 
 
-def canonical_labels(triples: list[ox.Triple]) -> dict[ox.BlankNode, str]:
+def canonical_labels(statements: list[Sequence[bytes]]) -> dict[bytes, bytes]:
     """A label for every blank node that depends on the data only, not on how it was parsed.
 
     A blank node is named after the path that reaches it from a named resource (the
@@ -83,12 +125,32 @@ def canonical_labels(triples: list[ox.Triple]) -> dict[ox.BlankNode, str]:
     after its description alone. Linear in the size of the graph, unlike a general
     canonicalisation, and enough for the tree-shaped blank nodes of this graph (periods,
     amounts, OWL lists and restrictions).
-    """
-    edges = outgoing(triples)
-    describe = describer(edges)
-    labels: dict[ox.BlankNode, str] = {}
 
-    def label_group(anchor: str, nodes: list[ox.BlankNode]) -> None:
+    ``statements`` are (subject, predicate, object) in N-Triples, UTF-8; only those with a
+    blank node play a part. Descriptions are those of :func:`describer`, in UTF-8.
+    """
+    edges = defaultdict(list)  # blank node → the statements it is the subject of
+    anchors = defaultdict(list)  # named resource → its statements with a blank-node object
+    for statement in statements:
+        if statement[0][0] == _BLANK:
+            edges[statement[0]].append(statement)
+        elif statement[2][0] == _BLANK:
+            anchors[statement[0]].append(statement)
+    descriptions: dict[bytes, bytes] = {}
+
+    def describe(node: bytes, visiting: frozenset = frozenset()) -> bytes:
+        if node in descriptions:
+            return descriptions[node]
+        if node in visiting:
+            return b"[cycle]"
+        parts = sorted([p + b" " + (describe(o, visiting | {node}) if o[0] == _BLANK else o)
+                        for _, p, o in edges.get(node, ())])
+        descriptions[node] = b"[" + b" ; ".join(parts) + b"]"
+        return descriptions[node]
+
+    labels: dict[bytes, bytes] = {}
+
+    def label_group(anchor: bytes, nodes: list[tuple[bytes, bytes]]) -> None:
         groups = defaultdict(list)
         for key, node in nodes:
             if node not in labels:
@@ -96,61 +158,155 @@ def canonical_labels(triples: list[ox.Triple]) -> dict[ox.BlankNode, str]:
         for key in sorted(groups):
             for rank, node in enumerate(groups[key]):
                 if node not in labels:
-                    labels[node] = "b" + hashlib.sha256(f"{anchor}\0{key}\0{rank}".encode()).hexdigest()[:24]
-                    label_group(labels[node], [(f"{p} {describe(o)}", o) for p, o in edges.get(node, ())
-                                               if isinstance(o, ox.BlankNode)])
+                    path = b"\0".join((anchor, key, b"%d" % rank))
+                    label = labels[node] = b"b" + hashlib.sha256(path).hexdigest()[:24].encode()
+                    children = [(p + b" " + describe(o), o) for _, p, o in edges.get(node, ()) if o[0] == _BLANK]
+                    if children:
+                        label_group(label, children)
 
-    for subject in sorted((s for s in edges if not isinstance(s, ox.BlankNode)), key=str):
-        label_group(str(subject), [(f"{p} {describe(o)}", o) for p, o in edges[subject]
-                                   if isinstance(o, ox.BlankNode)])
-    label_group("", [(describe(s), s) for s in edges if isinstance(s, ox.BlankNode)])
+    for subject in sorted(anchors):
+        label_group(subject, [(p + b" " + describe(o), o) for _, p, o in anchors[subject]])
+    label_group(b"", [(describe(s), s) for s in edges if s not in labels])
     return labels
 
 
-def canonical_lines(triples: list[ox.Triple], bnode_prefix: str = "") -> list[str]:
+def canonical_lines(triples: bytes | Iterable, bnode_prefix: str = "") -> list[str]:
     """The triples as sorted, distinct N-Triples lines, blank nodes labelled canonically.
 
-    Decimals get a decimal point: Oxigraph keeps them in XSD 1.1 canonical form ("26502"),
-    which Turtle can only write as a shorthand with ".0" added; one lexical form keeps
-    every format in step.
+    ``triples`` as for :func:`ntriples_lines`. Decimals get a decimal point: Oxigraph keeps
+    them in XSD 1.1 canonical form ("26502"), which Turtle can only write as a shorthand
+    with ".0" added; one lexical form keeps every format in step.
     """
-    labels = canonical_labels(triples)
-
-    def term(node) -> str:
-        if isinstance(node, ox.BlankNode):
-            return f"_:{bnode_prefix}{labels[node]}"
-        if isinstance(node, ox.Literal) and node.datatype == _XSD_DECIMAL and "." not in node.value:
-            return str(ox.Literal(node.value + ".0", datatype=_XSD_DECIMAL))
-        return str(node)
-
-    return sorted({f"{term(t.subject)} {t.predicate} {term(t.object)} ." for t in triples})
+    return [line.decode("utf-8") for line in _canonical_lines(ntriples_lines(triples), bnode_prefix=bnode_prefix)]
 
 
-def serialize(graphs: Mapping[str, Iterable], fmt: str, *, public: bool = False) -> bytes:
+def _canonical_lines(lines: list[bytes], bnode_prefix: str = "") -> list[bytes]:
+    """:func:`canonical_lines` in UTF-8."""
+    finished = []
+    with_blank_nodes = []  # [subject, predicate, object], to write once the labels are known
+    decimal_end = _DECIMAL_TYPE + b" ."
+    for line in lines:
+        # Most lines go through as they are: only these need their terms apart. (find() is
+        # faster than `in` on bytes.)
+        if line[0] == _BLANK or line.find(b"_:") >= 0:
+            statement = line[:-2].split(b" ", 2)  # only a literal holds spaces, and it comes last
+            if statement[0][0] == _BLANK or statement[2][0] == _BLANK:
+                with_blank_nodes.append(statement)
+                continue
+        if line.endswith(decimal_end):
+            s, p, o = line[:-2].split(b" ", 2)
+            line = b" ".join((s, p, _decimal_with_point(o), b"."))
+        finished.append(line)
+    prefix = b"_:" + bnode_prefix.encode()
+    blank = {node: prefix + label for node, label in canonical_labels(with_blank_nodes).items()}
+    for s, p, o in with_blank_nodes:
+        finished.append(b" ".join((blank.get(s, s), p, blank[o] if o[0] == _BLANK else _decimal_with_point(o),
+                                   b".")))
+    # Sorted before the duplicates go: the lines come grouped by subject, runs that a sort
+    # is quick on and that a set's hash order would scatter.
+    finished.sort()
+    return [line for line, _ in itertools.groupby(finished)]
+
+
+def _decimal_with_point(term: bytes) -> bytes:
+    if term.endswith(_DECIMAL_TYPE) and b"." not in term[:-len(_DECIMAL_TYPE)]:
+        return term[:-len(_DECIMAL_TYPE)] + b".0" + _DECIMAL_TYPE
+    return term
+
+
+def serialize(graphs: Mapping[str, bytes | Iterable], fmt: str, *, public: bool = False) -> bytes:
     """The ontology plus the graph in one format; ``public`` leaves out personal data.
 
-    ``graphs`` maps each graph IRI to its triples: pyoxigraph triples or an rdflib Graph.
+    ``graphs`` maps each graph IRI to its triples: N-Triples (as from :func:`named_graphs`),
+    pyoxigraph triples or an rdflib Graph.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
-    contents = {str(name): oxigraph_triples(triples) for name, triples in graphs.items()}
-    hidden: set = set()
-    if public:
-        for triples in contents.values():
-            hidden |= personal_nodes(triples)
-    if fmt == "trig":
-        quads = []
-        for name, triples in sorted(contents.items()):
-            stem = name.rsplit("/", 1)[-1]
-            quads += [f"{line[:-2]} <{name}> ." for line in canonical_lines(_visible(triples, hidden), f"{stem}-")]
-        return ox.serialize(ox.parse("\n".join(quads), format=ox.RdfFormat.N_QUADS),
-                            format=ox.RdfFormat.TRIG, prefixes=_prefixes(graph_prefix=True))
-    union = [t for triples in contents.values() for t in triples]
-    lines = canonical_lines(_visible(union, hidden))
+    with _collector_paused():
+        contents = {str(name): ntriples_lines(triples) for name, triples in graphs.items()}
+        hidden: set[bytes] = set()
+        if public:
+            for lines in contents.values():
+                hidden |= personal_nodes(lines)
+        if fmt == "trig":
+            quads = []
+            for name, lines in sorted(contents.items()):
+                stem = name.rsplit("/", 1)[-1]
+                graph = f" <{name}> .".encode()
+                quads += [line[:-2] + graph for line in _canonical_lines(_visible(lines, hidden), f"{stem}-")]
+            return ox.serialize(ox.parse(b"\n".join(quads), format=ox.RdfFormat.N_QUADS, lenient=True),  # see _written
+                                format=ox.RdfFormat.TRIG, prefixes=_prefixes(graph_prefix=True))
+        lines = _canonical_lines(_visible([line for lines in contents.values() for line in lines], hidden))
     if fmt == "nt":
-        return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
-    return ox.serialize(ox.parse("\n".join(lines), format=ox.RdfFormat.N_TRIPLES),
+        return b"\n".join(lines) + b"\n" if lines else b""
+    if fmt == "turtle" and len(lines) >= _TURTLE_IN_HALVES and hasattr(os, "fork"):
+        return _turtle_in_halves(lines)
+    return _written(lines, fmt)
+
+
+def _written(lines: list[bytes], fmt: str) -> bytes:
+    # Lenient: these are lines Oxigraph wrote, valid already; checking their IRIs again is slow.
+    return ox.serialize(ox.parse(b"\n".join(lines), format=ox.RdfFormat.N_TRIPLES, lenient=True),
                         format=_OXIGRAPH_FORMATS[fmt], prefixes=_prefixes())
+
+
+def _turtle_in_halves(lines: list[bytes]) -> bytes:
+    """The Turtle of the lines, the second half written at the same time by a forked child:
+    parsing makes a Python object of each triple, so a thread would wait for the GIL.
+
+    Turtle groups the triples of a subject, so the halves part where the subject changes;
+    the second half then only loses its prefix declarations, and the two join into the
+    very bytes that one pass writes.
+    """
+    middle = len(lines) // 2
+    subject = lines[middle][:lines[middle].index(b" ") + 1]
+    while middle < len(lines) and lines[middle].startswith(subject):
+        middle += 1
+    with tempfile.TemporaryFile() as spill:
+        child = os.fork()
+        if child == 0:
+            _write_and_exit(spill, lines[middle:])
+        try:
+            first = _written(lines[:middle], "turtle")
+        finally:
+            _, status = os.waitpid(child, 0)
+        if status != 0:
+            raise RuntimeError(f"the process writing the second half of the Turtle failed (wait status {status})")
+        spill.seek(0)
+        second = spill.read()
+    return first + second[_prefix_declarations_length(second):]
+
+
+def _write_and_exit(spill: IO[bytes], lines: list[bytes]) -> NoReturn:
+    """In a forked child: write the Turtle of the lines into ``spill``, then end the process
+    at once, without the parent's clean-up (its buffers, its temporary files)."""
+    status = 1
+    try:
+        spill.write(_written(lines, "turtle"))
+        spill.flush()
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _prefix_declarations_length(turtle: bytes) -> int:
+    end = 0
+    while turtle.startswith(b"@prefix ", end):
+        end = turtle.index(b"\n", end) + 1
+    return end
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: it would walk the millions of small objects built
+    here again and again, and they hold no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def oxigraph_triples(triples: Iterable) -> list[ox.Triple]:
@@ -160,11 +316,16 @@ def oxigraph_triples(triples: Iterable) -> list[ox.Triple]:
     return list(triples)
 
 
-def _visible(triples: list[ox.Triple], hidden: set) -> list[ox.Triple]:
-    """The triples without a hidden resource at either end."""
+def _visible(lines: list[bytes], hidden: set[bytes]) -> list[bytes]:
+    """The lines without a hidden resource at either end."""
     if not hidden:
-        return triples
-    return [t for t in triples if t.subject not in hidden and t.object not in hidden]
+        return lines
+    visible = []
+    for line in lines:
+        s, _, o = line[:-2].split(b" ", 2)
+        if s not in hidden and o not in hidden:
+            visible.append(line)
+    return visible
 
 
 def _prefixes(graph_prefix: bool = False) -> dict[str, str]:
