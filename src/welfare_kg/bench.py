@@ -3,10 +3,10 @@
 Both sides get the same files (the curated sources plus a generated national graph, one file
 per synthetic source document, see :mod:`welfare_kg.generate`) and the same catalogue query
 texts with the same VALUES bindings (:func:`queries.with_bindings`). A query is timed until
-its answer is CSV text (:func:`queries.run_csv`, what ``queries --run`` writes). Ours builds
-the on-disk store (``build``), then runs the catalogue on an in-memory copy of the files
-(``load-in-memory``), as ``welfare-kg queries --run`` does; rdflib's load is both. Each side runs in its own
-child process, so its peak RSS (``ru_maxrss``) is its own. rdflib's SPARQL engine, pySHACL and
+its answer is CSV text (:func:`queries.run_csv`). Ours builds the on-disk store (``build``),
+then runs the catalogue on an in-memory copy of the files (``load-in-memory``), as
+``welfare-kg queries --run`` does; rdflib's load is both. Each side runs in its own child
+process, so its peak RSS (``ru_maxrss``) is its own. rdflib's SPARQL engine, pySHACL and
 rdflib's serializers are pure Python, so a per-task time cap (``SIGALRM``) stops a run that
 would not finish; such a task is recorded as capped (``null`` seconds and a note), never as a
 number.
