@@ -235,3 +235,13 @@ def test_losing_the_race_to_put_the_same_store_in_place_keeps_the_winner(tmp_pat
     assert store.build_store(cache, files=copies) == target
     assert (target / store.MANIFEST).read_text(encoding="utf-8") == '{"winner": true}'
     assert [p.name for p in cache.iterdir()] == [target.name], "no staging or set-aside folder is left"
+
+
+def test_a_line_of_two_terms_is_an_error_naming_its_file(tmp_path):
+    folder = tmp_path / "data"
+    generate.write_folder(folder, projects=20, seed=1)
+    broken = sorted(folder.iterdir())[1]
+    with broken.open("a", encoding="utf-8") as handle:
+        handle.write("<https://example.org/s> <https://example.org/p> .\n")
+    with pytest.raises(LoadError, match=rf"^{broken}: a triple has no object \(subject <https://example.org/s>"):
+        store.build_store(tmp_path / "cache", files=resources.source_files() + sorted(folder.iterdir()))

@@ -108,6 +108,13 @@ def load_files(store: ox.Store, files: list[Path]) -> None:
             path, line = stream.origin(error.lineno or 0)
             reason = _STREAM_POSITION.sub("", (error.msg or str(error)).split(" (")[0])
             raise LoadError(f"{path}:{line}:{error.offset}: {reason}") from None
+        # A line of two terms reads as a triple whose object is the graph IRI, in the default graph.
+        stray = next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None)
+        if stray is not None:
+            files = {str(named_graph_for(path)): path for path in triples}
+            where = files.get(getattr(stray.object, "value", ""), "an N-Triples file")
+            raise LoadError(f"{where}: a triple has no object (subject {stray.subject}, "
+                            f"predicate {stray.predicate})")
 
 
 def memory_copy(files: list[Path] | None = None) -> ox.Store:
