@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from . import __version__, export, queries, remote, resources, results, stats, store
-from .errors import EXIT_INVALID, EXIT_OK, LoadError, UsageError, WelfareKGError
+from .errors import EXIT_INVALID, EXIT_OK, UsageError, WelfareKGError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -323,11 +323,7 @@ def cmd_export(args) -> int:
     files = data_files(args)
     if args.endpoint is None:
         # Parsing the files into memory again is faster than reading the on-disk store back.
-        try:
-            graphs = export.load_named_graphs(store.memory_copy, resources.source_files() if files is None else files)
-        except LoadError:
-            store.build_store(args.cache_dir, files=files)  # words a syntax error as other commands do
-            raise
+        graphs = export.load_named_graphs(store.memory_copy, resources.source_files() if files is None else files)
     else:
         graphs = remote.named_graphs_of(open_graph(args, files))
     data = export.serialize(graphs, args.format, public=args.public)

@@ -89,28 +89,21 @@ def personal_nodes(lines: Iterable[bytes]) -> set[bytes]:
     return {line[:-len(_PERSONAL)] for line in lines if line.endswith(_PERSONAL)}
 
 
-def outgoing(triples: Iterable[ox.Triple]) -> dict:
-    """Subject → its (predicate, object) pairs."""
-    edges = defaultdict(list)
-    for t in triples:
-        edges[t.subject].append((t.predicate, t.object))
-    return edges
-
-
-def describer(edges: dict) -> Callable[[object], str]:
-    """A function giving a node's description: its sorted predicate-object pairs as one string,
+def describer(edges: Mapping[bytes, list]) -> Callable[[bytes], bytes]:
+    """A function giving a node's description: its sorted predicate-object pairs as one line,
     blank-node objects written out in place (so it does not depend on blank-node labels);
-    memoised, and safe on blank-node cycles."""
-    descriptions: dict = {}
+    memoised, and safe on blank-node cycles. ``edges`` maps a subject to its statements,
+    (subject, predicate, object) in N-Triples, UTF-8."""
+    descriptions: dict[bytes, bytes] = {}
 
-    def describe(node, visiting: frozenset = frozenset()) -> str:
+    def describe(node: bytes, visiting: frozenset = frozenset()) -> bytes:
         if node in descriptions:
             return descriptions[node]
         if node in visiting:
-            return "[cycle]"
-        parts = sorted(f"{p} {describe(o, visiting | {node}) if isinstance(o, ox.BlankNode) else o}"
-                       for p, o in edges.get(node, ()))
-        descriptions[node] = "[" + " ; ".join(parts) + "]"
+            return b"[cycle]"
+        parts = sorted([p + b" " + (describe(o, visiting | {node}) if o[0] == _BLANK else o)
+                        for _, p, o in edges.get(node, ())])
+        descriptions[node] = b"[" + b" ; ".join(parts) + b"]"
         return descriptions[node]
 
     return describe
@@ -136,18 +129,7 @@ def canonical_labels(statements: list[Sequence[bytes]]) -> dict[bytes, bytes]:
             edges[statement[0]].append(statement)
         elif statement[2][0] == _BLANK:
             anchors[statement[0]].append(statement)
-    descriptions: dict[bytes, bytes] = {}
-
-    def describe(node: bytes, visiting: frozenset = frozenset()) -> bytes:
-        if node in descriptions:
-            return descriptions[node]
-        if node in visiting:
-            return b"[cycle]"
-        parts = sorted([p + b" " + (describe(o, visiting | {node}) if o[0] == _BLANK else o)
-                        for _, p, o in edges.get(node, ())])
-        descriptions[node] = b"[" + b" ; ".join(parts) + b"]"
-        return descriptions[node]
-
+    describe = describer(edges)
     labels: dict[bytes, bytes] = {}
 
     def label_group(anchor: bytes, nodes: list[tuple[bytes, bytes]]) -> None:

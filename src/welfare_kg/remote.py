@@ -179,7 +179,7 @@ def graph_sizes(endpoint: Endpoint) -> dict[str, int]:
 
 
 def named_graphs(endpoint: Endpoint) -> dict[URIRef, Graph]:
-    """Each graph of the dataset as an rdflib Graph, keyed by IRI (as :func:`export.named_graphs`).
+    """Each graph of the dataset as an rdflib Graph, keyed by IRI.
 
     A server may cut results silently (Virtuoso at ResultSetMaxRows), so each graph's size
     is checked against a count first.
@@ -195,8 +195,9 @@ def named_graphs(endpoint: Endpoint) -> dict[URIRef, Graph]:
     return graphs
 
 
-def named_graphs_of(dataset: Dataset) -> dict[URIRef, Graph]:
-    """Each graph of an embedded or a remote dataset, for exports."""
+def named_graphs_of(dataset: Dataset) -> dict:
+    """Each graph of an embedded or a remote dataset, for :func:`export.serialize`: keyed by
+    IRI, an rdflib Graph from a remote store, N-Triples bytes from the embedded one."""
     if is_remote(dataset):
         return named_graphs(endpoint_of(dataset))
     return export.named_graphs(store.oxigraph(dataset))

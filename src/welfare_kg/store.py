@@ -37,7 +37,7 @@ STORE_PREFIX = "store-"
 MANIFEST = "welfare-kg-manifest.json"  # RocksDB leaves files it does not know alone
 # Above this many bytes of changed files a fresh bulk load beats applying them one by one.
 UPDATE_LIMIT = 32 * 1024 * 1024
-_STREAM_POSITION = re.compile(r"^Parser error at line \d+ (?:column \d+|between columns \d+ and \d+): ")
+_PARSER_POSITION = re.compile(r"^Parser error at line \d+ (?:column \d+|between columns \d+ and \d+): ")
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
@@ -106,8 +106,12 @@ def load_files(store: ox.Store, files: list[Path]) -> None:
             store.bulk_load(input=stream, format=ox.RdfFormat.N_QUADS)
         except SyntaxError as error:
             path, line = stream.origin(error.lineno or 0)
-            reason = _STREAM_POSITION.sub("", (error.msg or str(error)).split(" (")[0])
-            raise LoadError(f"{path}:{line}:{error.offset}: {reason}") from None
+            # The stream's line carries the graph IRI too, so its column can be past the line's
+            # end: the file parsed on its own says where the error is, as other loads do.
+            with _load_errors(path):
+                for _ in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES):
+                    pass
+            raise LoadError(f"{path}:{line}:{error.offset}: {_reason(error)}") from None
         # A line of two terms reads as a triple whose object is the graph IRI, in the default graph.
         stray = next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None)
         if stray is not None:
@@ -204,14 +208,18 @@ def _without_comment(line: bytes) -> bytes:
     return f"{triple.subject} {triple.predicate} {triple.object} .".encode()
 
 
+def _reason(error: SyntaxError) -> str:
+    """The parser's message without the position it repeats (given as file:line:column)."""
+    return _PARSER_POSITION.sub("", (error.msg or str(error)).split(" (")[0])
+
+
 @contextmanager
 def _load_errors(path: Path):
     """Turn a parser's SyntaxError or a read error into a one-line LoadError."""
     try:
         yield
     except SyntaxError as error:
-        reason = (error.msg or str(error)).split(" (")[0]
-        raise LoadError(f"{path}:{error.lineno}:{error.offset}: {reason}") from None
+        raise LoadError(f"{path}:{error.lineno}:{error.offset}: {_reason(error)}") from None
     except OSError as error:
         raise LoadError(f"{path}: cannot read: {error.strerror}") from None
 
@@ -387,9 +395,13 @@ def descriptions(triples) -> dict[str, str]:
     Blank nodes are written out where they are used, so two parses of the same text
     (with different blank-node labels) give equal descriptions.
     """
-    edges = export.outgoing(triples)
+    edges = defaultdict(list)
+    for line in export.ntriples_lines(triples):
+        statement = line[:-2].split(b" ", 2)  # only a literal holds spaces, and it comes last
+        edges[statement[0]].append(statement)
     describe = export.describer(edges)
-    return {s.value: describe(s) for s in edges if isinstance(s, ox.NamedNode)}
+    return {subject[1:-1].decode("utf-8"): describe(subject).decode("utf-8")
+            for subject in edges if subject.startswith(b"<")}
 
 
 def changed_resources(old_triples, new_triples) -> set[str]:
