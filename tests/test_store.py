@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import pyoxigraph as ox
 import pytest
@@ -235,6 +237,56 @@ def test_losing_the_race_to_put_the_same_store_in_place_keeps_the_winner(tmp_pat
     assert store.build_store(cache, files=copies) == target
     assert (target / store.MANIFEST).read_text(encoding="utf-8") == '{"winner": true}'
     assert [p.name for p in cache.iterdir()] == [target.name], "no staging or set-aside folder is left"
+
+
+# Opens the store for the sources named in argv, then answers each line on stdin with its size.
+_READER = """
+import sys
+from pathlib import Path
+from welfare_kg import store
+dataset = store.open_dataset(Path(sys.argv[1]), files=[Path(name) for name in sys.argv[2:]])
+for _ in iter(lambda: sys.stdin.readline(), ""):
+    print(len(dataset.query("SELECT * WHERE { ?s ?p ?o }")), flush=True)
+"""
+
+
+def test_a_store_another_process_reads_is_kept_until_it_is_done(tmp_path):
+    files = _copy_sources(tmp_path, projects=2)
+    cache = tmp_path / "cache"
+    first = store.build_store(cache, files=files)
+    with subprocess.Popen([sys.executable, "-c", _READER, str(cache), *map(str, files)],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as reader:
+        try:
+            reader.stdin.write("size?\n")
+            reader.stdin.flush()
+            size = int(reader.stdout.readline())
+            with files[-1].open("a") as handle:
+                handle.write('\n<https://example.org/x> <https://example.org/p> "changed" .\n')
+            second = store.build_store(cache, files=files)
+            assert sorted(p.name for p in cache.iterdir()) == sorted([first.name, second.name])
+            reader.stdin.write("size?\n")
+            reader.stdin.flush()
+            assert int(reader.stdout.readline()) == size, "the reader still answers from its store"
+            reader.stdin.close()
+            assert reader.wait(30) == 0
+        finally:
+            reader.kill()
+    assert store.build_store(cache, files=files) == second
+    assert [p.name for p in cache.iterdir()] == [second.name], "the next build removes it"
+
+
+def test_a_store_removed_as_it_is_opened_is_built_again(tmp_path, monkeypatch):
+    files = _copy_sources(tmp_path, projects=2)
+    lock_store = store.lock_store
+
+    def removed_first(path, *args):
+        monkeypatch.setattr(store, "lock_store", lock_store)
+        shutil.rmtree(path)  # as another process's build for other sources would
+        return lock_store(path, *args)
+
+    monkeypatch.setattr(store, "lock_store", removed_first)
+    dataset = store.open_dataset(tmp_path / "cache", files=files)
+    assert len(store.oxigraph(dataset)) > 0
 
 
 def test_a_line_of_two_terms_is_an_error_naming_its_file(tmp_path):

@@ -160,13 +160,13 @@ def _stop(worker: Worker) -> None:
 # --------------------------------------------------------------------------- the worker process
 
 def open_store(store_path: str | None, public_nt: str | None, endpoint=None, memory_files=None):
+    from pathlib import Path
+
     import pyoxigraph as ox
 
+    from .store import lock_store, memory_copy
+
     if memory_files is not None:
-        from pathlib import Path
-
-        from .store import memory_copy
-
         return memory_copy([Path(name) for name in memory_files])
     if endpoint is not None:
         from .remote import RemoteOxStore
@@ -176,6 +176,9 @@ def open_store(store_path: str | None, public_nt: str | None, endpoint=None, mem
         store = ox.Store()
         store.bulk_load(path=public_nt, format=ox.RdfFormat.N_TRIPLES)
         return store
+    # Never closed: the worker holds the store against removal until it ends (or is killed).
+    if lock_store(Path(store_path)) is None:
+        raise RuntimeError(f"{store_path}: the store was removed before this worker could open it")
     return ox.Store.read_only(store_path)
 
 

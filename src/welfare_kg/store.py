@@ -7,11 +7,15 @@ answer. A manifest inside that folder records each file's size, modification tim
 digest: an unchanged file is never read again, and a few changed files are applied to
 a copy of the previous store (a RocksDB checkpoint, hard links) instead of a rebuild.
 Each such update records which resources changed, for ``validate --changed``.
+A process reading a store holds a shared lock (flock) on its folder; a build removes an
+old store only when it gets that lock exclusively at once, and otherwise leaves it for a
+later build, so a store is never removed under a reader.
 """
 
 from __future__ import annotations
 
 import bisect
+import fcntl
 import hashlib
 import io
 import itertools
@@ -20,6 +24,7 @@ import re
 import os
 import shutil
 import tempfile
+import weakref
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
@@ -240,41 +245,41 @@ def _locate(cache_dir: Path | None, files: list[Path] | None, *, force: bool = F
 
 def build_store(cache_dir: Path | None = None, *, force: bool = False,
                 files: list[Path] | None = None) -> Path:
-    """Return the path of an up-to-date store: the cached one, an updated copy, or a new build."""
+    """Return the path of an up-to-date store: the cached one, an updated copy, or a new build.
+
+    Other stores in the cache are removed, unless a process is reading them.
+    """
     files, current, states, target = _locate(cache_dir, files, force=force)
-    if current and current[0] == target:
-        return target
-    if not force and (target / MANIFEST).is_file():  # another process built these sources meanwhile
-        return target
+    if force or not (target / MANIFEST).is_file():  # else built already, maybe by another process
+        _build(target, current, files, states, replace=force)
+    _remove_stale_stores(target)  # also those a reader held at an earlier build
+    return target
+
+
+def _build(target: Path, current: tuple[Path, dict] | None, files: list[Path], states: dict, *,
+           replace: bool) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
     try:
         manifest = None
         if current and _changed_bytes(current[1]["files"], states) <= UPDATE_LIMIT:
-            try:
-                manifest = _update_copy(current, staging, files, states)
-            except FileNotFoundError:  # another process replaced that store while it was copied
-                shutil.rmtree(staging, ignore_errors=True)
-                staging.mkdir()
+            manifest = _update_copy(current, staging, files, states)
         if manifest is None:
             _load_new_store(staging, files)
             manifest = {"files": states, "validated": None, "changed": []}
         _write_json(staging / MANIFEST, manifest)
-        _move_into_place(staging, target, replace=force)
+        _move_into_place(staging, target, replace=replace)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    _remove_stale_stores(target)
-    return target
 
 
 def _move_into_place(staging: Path, target: Path, *, replace: bool) -> None:
     """Rename the finished store to ``target``.
 
     A store another process put there meanwhile holds the same sources (same name): it is
-    kept, unless ``replace`` (``build`` rebuilds), and then renamed aside before it is
-    removed, so that files a reader has open stay readable. When the other process wins the
-    race to the rename, its store is kept.
+    kept, unless ``replace`` (``build`` rebuilds) and no process is reading it. When the
+    other process wins the race to the rename, its store is kept.
     """
     if not replace:
         try:
@@ -283,19 +288,13 @@ def _move_into_place(staging: Path, target: Path, *, replace: bool) -> None:
         except OSError:
             if (target / MANIFEST).is_file():
                 return
-    aside = Path(tempfile.mkdtemp(prefix=".replaced-", dir=target.parent))
+    if not _remove_unless_read(target):
+        return
     try:
-        try:
-            os.rename(target, aside / target.name)
-        except FileNotFoundError:
-            pass
-        try:
-            os.rename(staging, target)
-        except OSError:
-            if not (target / MANIFEST).is_file():
-                raise
-    finally:
-        shutil.rmtree(aside, ignore_errors=True)
+        os.rename(staging, target)
+    except OSError:
+        if not (target / MANIFEST).is_file():
+            raise
 
 
 def _current_store(cache_dir: Path) -> tuple[Path, dict] | None:
@@ -344,20 +343,27 @@ def _write_store(path: Path, work) -> None:
         raise LoadError(failure)
 
 
-def _update_copy(current: tuple[Path, dict], staging: Path, files: list[Path], states: dict) -> dict:
+def _update_copy(current: tuple[Path, dict], staging: Path, files: list[Path], states: dict) -> dict | None:
     """Checkpoint the current store into ``staging`` and apply the changed files there.
 
     The current store is only read (other processes may be reading it too). Each new
     file is parsed completely before the copy is touched, so a syntax error leaves no
-    half-applied change behind. Returns the new manifest.
+    half-applied change behind. Returns the new manifest, or None when the current store
+    was removed before it could be copied.
     """
     old_path, manifest = current
     old_states = manifest["files"]
     by_graph = {str(named_graph_for(path)): path for path in files}
-    shutil.rmtree(staging)
-    source = ox.Store.read_only(str(old_path))
-    source.backup(str(staging))
-    del source
+    lock = lock_store(old_path)
+    if lock is None:  # another process's build removed it meanwhile
+        return None
+    try:
+        shutil.rmtree(staging)
+        source = ox.Store.read_only(str(old_path))
+        source.backup(str(staging))  # hard links: the copy outlives the store's removal
+        del source
+    finally:
+        os.close(lock)
     changed: set[str] = set()
 
     def apply(store: ox.Store) -> None:
@@ -480,19 +486,66 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(temporary, path)
 
 
+def lock_store(path: Path, operation: int = fcntl.LOCK_SH) -> int | None:
+    """A descriptor holding a lock on the store folder at ``path`` until it is closed, or
+    None when the store is gone (or, with ``LOCK_NB``, locked otherwise).
+
+    RocksDB locks only read-write opens, so readers take this one, shared, for as long as
+    they use the store. The folder itself is locked: that needs no write access and moves
+    with it. A remover moves the store away while it holds the lock exclusively, so a
+    reader that opened the folder before checks, once it has the lock, that the store is
+    still at ``path``.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(descriptor, operation)
+        if os.path.samestat(os.fstat(descriptor), os.stat(path)):
+            return descriptor
+    except (BlockingIOError, FileNotFoundError):
+        pass
+    os.close(descriptor)
+    return None
+
+
+def _remove_unless_read(path: Path) -> bool:
+    """Remove the store at ``path`` unless a process is reading it; True when it is gone."""
+    lock = lock_store(path, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    if lock is None:
+        return not path.exists()
+    aside = Path(tempfile.mkdtemp(prefix=".removing-", dir=path.parent))
+    try:
+        os.rename(path, aside / path.name)  # once moved, no reader can find it
+    finally:
+        os.close(lock)
+        shutil.rmtree(aside, ignore_errors=True)
+    return True
+
+
 def _remove_stale_stores(current: Path) -> None:
     for other in current.parent.glob(f"{STORE_PREFIX}*"):
         if other != current and other.is_dir():
-            shutil.rmtree(other, ignore_errors=True)
+            _remove_unless_read(other)
 
 
 def open_dataset(cache_dir: Path | None = None, *, files: list[Path] | None = None) -> Dataset:
     """The store as a read-only rdflib Dataset whose default graph is the union of all files.
 
-    ``files`` defaults to the curated sources (:func:`resources.source_files`).
+    ``files`` defaults to the curated sources (:func:`resources.source_files`). The store
+    is held against removal (:func:`lock_store`) as long as the Dataset's store is in use.
     """
-    path = build_store(cache_dir, files=files)
-    dataset = Dataset(store=OxigraphStore(store=ox.Store.read_only(str(path))), default_union=True)
+    for _ in range(2):  # a build for other sources may remove it between our build and the lock
+        path = build_store(cache_dir, files=files)
+        lock = lock_store(path)
+        if lock is not None:
+            break
+    else:
+        raise LoadError(f"{path}: removed by another process's build as it was opened; try again")
+    inner = OxigraphStore(store=ox.Store.read_only(str(path)))
+    weakref.finalize(inner, os.close, lock)
+    dataset = Dataset(store=inner, default_union=True)
     bind_prefixes(dataset)
     return dataset
 
