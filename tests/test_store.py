@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -297,3 +298,15 @@ def test_a_line_of_two_terms_is_an_error_naming_its_file(tmp_path):
         handle.write("<https://example.org/s> <https://example.org/p> .\n")
     with pytest.raises(LoadError, match=rf"^{broken}: a triple has no object \(subject <https://example.org/s>"):
         store.build_store(tmp_path / "cache", files=resources.source_files() + sorted(folder.iterdir()))
+
+
+def test_an_update_starts_from_the_newest_store_when_an_old_one_is_still_held(tmp_path):
+    cache = tmp_path / "cache"
+    for name, written in (("store-b-old", 1_000_000_000), ("store-a-new", 2_000_000_000)):
+        (cache / name).mkdir(parents=True)
+        manifest = cache / name / store.MANIFEST
+        manifest.write_text('{"files": {}, "validated": null, "changed": []}', encoding="utf-8")
+        os.utime(manifest, ns=(written, written))
+    path, manifest = store._current_store(cache)
+    assert path.name == "store-a-new"
+    assert manifest["files"] == {}

@@ -298,13 +298,18 @@ def _move_into_place(staging: Path, target: Path, *, replace: bool) -> None:
 
 
 def _current_store(cache_dir: Path) -> tuple[Path, dict] | None:
-    """The cached store with a readable manifest, if there is one."""
-    for path in sorted(cache_dir.glob(f"{STORE_PREFIX}*")):
+    """The cached store with the newest readable manifest, if there is one (older stores
+    may remain while a process reads them)."""
+    newest = None
+    for path in cache_dir.glob(f"{STORE_PREFIX}*"):
         try:
-            return path, json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+            written = (path / MANIFEST).stat().st_mtime_ns
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-    return None
+        if newest is None or written > newest[0]:
+            newest = (written, path, manifest)
+    return None if newest is None else newest[1:]
 
 
 def _changed_bytes(old: dict, new: dict) -> int:
