@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -281,8 +282,9 @@ def test_a_store_removed_as_it_is_opened_is_built_again(tmp_path, monkeypatch):
     lock_store = store.lock_store
 
     def removed_first(path, *args):
-        monkeypatch.setattr(store, "lock_store", lock_store)
-        shutil.rmtree(path)  # as another process's build for other sources would
+        if path.name.startswith(store.STORE_PREFIX):  # not the build's own work folder
+            monkeypatch.setattr(store, "lock_store", lock_store)
+            shutil.rmtree(path)  # as another process's build for other sources would
         return lock_store(path, *args)
 
     monkeypatch.setattr(store, "lock_store", removed_first)
@@ -310,3 +312,21 @@ def test_an_update_starts_from_the_newest_store_when_an_old_one_is_still_held(tm
     path, manifest = store._current_store(cache)
     assert path.name == "store-a-new"
     assert manifest["files"] == {}
+
+
+def test_a_killed_builds_work_folder_is_removed_and_a_live_one_kept(tmp_path):
+    files = _copy_sources(tmp_path, projects=2)
+    cache = tmp_path / "cache"
+    store.build_store(cache, files=files)
+    killed, live = cache / ".building-killed", cache / ".building-live"
+    for folder in (killed, live):
+        (folder / "store-half").mkdir(parents=True)
+    lock = store.lock_store(live, fcntl.LOCK_EX)  # as the build still running there holds it
+    try:
+        store.build_store(cache, files=files)
+        assert not killed.exists()
+        assert live.exists()
+    finally:
+        os.close(lock)
+    store.build_store(cache, files=files)
+    assert not live.exists()

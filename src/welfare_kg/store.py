@@ -259,8 +259,10 @@ def build_store(cache_dir: Path | None = None, *, force: bool = False,
 def _build(target: Path, current: tuple[Path, dict] | None, files: list[Path], states: dict, *,
            replace: bool) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
+    workspace, lock = _locked_workspace(target.parent)
+    staging = workspace / target.name
     try:
+        staging.mkdir()
         manifest = None
         if current and _changed_bytes(current[1]["files"], states) <= UPDATE_LIMIT:
             manifest = _update_copy(current, staging, files, states)
@@ -270,8 +272,18 @@ def _build(target: Path, current: tuple[Path, dict] | None, files: list[Path], s
         _write_json(staging / MANIFEST, manifest)
         _move_into_place(staging, target, replace=replace)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(workspace, ignore_errors=True)
+        os.close(lock)
+
+
+def _locked_workspace(cache_dir: Path) -> tuple[Path, int]:
+    """A new ``.building-*`` folder and the descriptor that locks it: a later build removes
+    those whose lock is free, left by a build that was killed."""
+    fresh = Path(tempfile.mkdtemp(prefix=".new-", dir=cache_dir))
+    lock = lock_store(fresh, fcntl.LOCK_EX)
+    workspace = fresh.with_name(".building-" + fresh.name.removeprefix(".new-"))
+    os.rename(fresh, workspace)  # named for removal only once it is locked
+    return workspace, lock
 
 
 def _move_into_place(staging: Path, target: Path, *, replace: bool) -> None:
@@ -530,9 +542,11 @@ def _remove_unless_read(path: Path) -> bool:
 
 
 def _remove_stale_stores(current: Path) -> None:
-    for other in current.parent.glob(f"{STORE_PREFIX}*"):
-        if other != current and other.is_dir():
-            _remove_unless_read(other)
+    """Other stores, and the work folders of killed builds and removals, unless in use."""
+    for pattern in (f"{STORE_PREFIX}*", ".building-*", ".removing-*"):
+        for other in current.parent.glob(pattern):
+            if other != current and other.is_dir():
+                _remove_unless_read(other)
 
 
 def open_dataset(cache_dir: Path | None = None, *, files: list[Path] | None = None) -> Dataset:
