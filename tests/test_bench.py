@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+
+import pytest
 
 from welfare_kg import bench, queries
 from welfare_kg.cli import main
@@ -19,6 +22,9 @@ def test_bench_writes_json_with_one_row_per_catalogue_query(tmp_path, monkeypatc
         return captured["result"]
 
     monkeypatch.setattr(bench, "run", quick_run)
+    servers = []
+    stop = bench._stop
+    monkeypatch.setattr(bench, "_stop", lambda server: servers.append(server.pid) or stop(server))
     target = tmp_path / "bench.json"
     assert main(["bench", "--projects", "20", "--repeat", "1", "--json", str(target)]) == 0
     result = json.loads(target.read_text(encoding="utf-8"))
@@ -27,7 +33,7 @@ def test_bench_writes_json_with_one_row_per_catalogue_query(tmp_path, monkeypatc
     names = [item.name for item in queries.catalogue()]
     assert all(name in tasks for name in names)
     assert {"build", "load-in-memory", "catalogue", "validate", "validate-changed", "export-turtle",
-            "second-query-process"} <= set(tasks)
+            "second-query-process", "second-process-server"} <= set(tasks)
     for row in result["rows"]:
         assert {"task", "ours_s", "rdflib_s", "ratio"} <= set(row)
     ours = {row["task"]: row["ours_s"] for row in result["rows"]}
@@ -38,3 +44,9 @@ def test_bench_writes_json_with_one_row_per_catalogue_query(tmp_path, monkeypatc
     rechecked = re.search(r"the (\d+) re-checked resources", rows["validate-changed"]["summary"])
     assert rechecked and 1 <= int(rechecked.group(1)) < 20, "the changed project and what reaches it, not all 20"
     assert "cq01-projects" in capsys.readouterr().out
+    served = rows["second-process-server"]
+    assert served["ours_s"] > 0 and served["rdflib_s"] is None and served["ratio"] is None
+    assert "serve --in-memory" in served["note"]
+    assert len(servers) == 1
+    with pytest.raises(ProcessLookupError):  # serve and its query workers (its process group) are gone
+        os.killpg(servers[0], 0)

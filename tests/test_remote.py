@@ -2,8 +2,10 @@
 loopback, then check that every command gives what the embedded store gives.
 
 The servers come from ``scripts/test-servers start`` (which ``.ci/run`` calls): their URLs
-are in WELFARE_KG_OXIGRAPH_URL / WELFARE_KG_VIRTUOSO_URL or in the env file the script
-writes. Without them these tests skip, except under CI, where they fail.
+and the password of Virtuoso's dba, who alone may write there, are in WELFARE_KG_OXIGRAPH_URL,
+WELFARE_KG_VIRTUOSO_URL and WELFARE_KG_VIRTUOSO_PASSWORD or in the env file the script writes
+($WELFARE_KG_TEST_SERVERS_ENV, default .test-servers.env). Without them these tests skip,
+except under CI, where they fail.
 
 Numbers are compared by value: Virtuoso keeps numbers as SQL numbers and gives an
 integer-valued xsd:decimal ("33826.00") back as xsd:integer ("33826").
@@ -11,11 +13,15 @@ integer-valued xsd:decimal ("33826.00") back as xsd:integer ("33826").
 
 from __future__ import annotations
 
+import base64
 import collections
+import http.server
+import io
 import json
 import os
 import re
 import socket
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -25,14 +31,18 @@ from rdflib import BNode, Graph, Literal
 from rdflib.namespace import XSD
 
 from test_server import Server, fetch, get_query
-from welfare_kg import cli, dcat, queries, remote, store
+from welfare_kg import cli, dcat, queries, remote, results, store
+from welfare_kg import sparql_protocol as sp
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV_FILE = ROOT / ".test-servers.env"
+ENV_FILE = Path(os.environ.get("WELFARE_KG_TEST_SERVERS_ENV") or ROOT / ".test-servers.env")
 NUMERIC = {XSD.decimal, XSD.integer, XSD.double, XSD.float, XSD.int, XSD.long}
 # Each server's SPARQL query, update and Graph Store Protocol endpoints, under its base URL.
 PATHS = {"oxigraph": ("/query", "/update", "/store"),
-         "virtuoso": ("/sparql", "/sparql", "/sparql-graph-crud")}
+         "virtuoso": ("/sparql", "/sparql-auth", "/sparql-graph-crud-auth")}
+# Who writes to a server that asks for a login (HTTP Digest on Virtuoso's -auth endpoints);
+# the password is in WELFARE_KG_<SERVER>_PASSWORD.
+USERS = {"virtuoso": "dba"}
 # Virtuoso 7.2 answers a * or + path wrongly when its planner reaches it with both ends bound
 # (the start by an earlier pattern, the end by a constant, a parameter or the outer row of
 # NOT EXISTS): no rows or duplicated ones, depending on its plan (README, "Remote SPARQL
@@ -40,31 +50,38 @@ PATHS = {"oxigraph": ("/query", "/update", "/store"),
 VARIED = {"cq02-partners-of": {"org": "organisation:stowarzyszenie-cal"}, "cq05-active-in-year": {"year": "2010"}}
 
 
-def server_url(name: str) -> str | None:
-    variable = f"WELFARE_KG_{name.upper()}_URL"
+def server_setting(variable: str) -> str:
+    """A WELFARE_KG_* value from the environment or the env file; the test skips (fails under CI) without it."""
     if os.environ.get(variable):
         return os.environ[variable]
     if ENV_FILE.is_file():
         match = re.search(rf"^export {variable}=(\S+)$", ENV_FILE.read_text(), re.MULTILINE)
         if match:
             return match.group(1)
-    return None
+    reason = f"no {variable}: run scripts/test-servers start (or set it)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module", params=sorted(PATHS))
 def server(request, cache_dir):
     name = request.param
-    url = server_url(name)
-    if url is None:
-        reason = f"no {name} server: run scripts/test-servers start (or set WELFARE_KG_{name.upper()}_URL)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    url = server_setting(f"WELFARE_KG_{name.upper()}_URL")
     query, update, gsp = (url + path for path in PATHS[name])
     remote_options = ["--endpoint", query, "--update-endpoint", update]
-    assert cli.main(["--cache-dir", str(cache_dir), *remote_options, "push"]) == 0
-    return {"name": name, "options": remote_options, "gsp": gsp,
-            "endpoint": remote.endpoint_for(query, update_url=update, gsp_url=gsp, timeout=30)}
+    credentials = None
+    with pytest.MonkeyPatch.context() as patch:
+        if name in USERS:
+            credentials = remote.Credentials(user=USERS[name],
+                                             password=server_setting(f"WELFARE_KG_{name.upper()}_PASSWORD"))
+            remote_options += ["--user", credentials.user]
+            # Every command below logs in, as do the serve processes the proxies fixture starts.
+            patch.setenv(remote.PASSWORD_VARIABLE, credentials.password)
+        assert cli.main(["--cache-dir", str(cache_dir), *remote_options, "push"]) == 0
+        yield {"name": name, "options": remote_options, "gsp": gsp,
+               "endpoint": remote.endpoint_for(query, update_url=update, gsp_url=gsp, timeout=30,
+                                               credentials=credentials)}
 
 
 def run_cli(capsys, *args) -> tuple[int, str, str]:
@@ -161,6 +178,97 @@ def test_update_chunks_never_split_a_blank_node_group():
     assert sum(len(chunk.splitlines()) for chunk in chunks) == 40
 
 
+# --------------------------------------------------------------------------- credentials
+
+@pytest.fixture(scope="module")
+def virtuoso() -> tuple[str, str]:
+    """Virtuoso's base URL and the password of its dba."""
+    return server_setting("WELFARE_KG_VIRTUOSO_URL"), server_setting("WELFARE_KG_VIRTUOSO_PASSWORD")
+
+
+def test_anonymous_users_cannot_write_to_the_test_virtuoso(virtuoso):
+    url, _ = virtuoso
+    endpoint = remote.endpoint_for(url + "/sparql", update_url=url + "/sparql", timeout=30)
+    with pytest.raises(remote.RemoteError, match="No permission"):
+        remote.send_update(endpoint, "DROP SILENT GRAPH <urn:welfare-kg-test:nothing>")
+
+
+@pytest.mark.parametrize("method", ["update", "gsp"])
+def test_push_without_or_with_wrong_credentials_is_refused(virtuoso, cache_dir, capsys, monkeypatch, method):
+    url, password = virtuoso
+    target = url + ("/sparql-auth" if method == "update" else "/sparql-graph-crud-auth")
+    options = ["--cache-dir", str(cache_dir), "--endpoint", url + "/sparql", "push", "--method", method,
+               "--update-endpoint" if method == "update" else "--gsp-endpoint", target]
+    monkeypatch.delenv(remote.PASSWORD_VARIABLE, raising=False)
+    code, err, _ = one_line_error(capsys, *options)
+    assert code == 2 and err.startswith(f"welfare-kg: {target}: the store needs credentials (HTTP 401): give --user")
+    monkeypatch.setenv(remote.PASSWORD_VARIABLE, password + "-wrong")
+    code, err, _ = one_line_error(capsys, *options, "--user", "dba")
+    assert code == 2 and err == f"welfare-kg: {target}: the store refused the credentials of user 'dba' (HTTP 401)\n"
+
+
+def test_credentials_must_be_in_the_environment(capsys, monkeypatch, cache_dir):
+    monkeypatch.delenv(remote.PASSWORD_VARIABLE, raising=False)
+    monkeypatch.delenv("WELFARE_KG_TEST_TOKEN", raising=False)
+    options = ["--cache-dir", str(cache_dir), "--endpoint", "http://127.0.0.1:9/sparql"]
+    code, err, _ = one_line_error(capsys, *options, "push", "--user", "dba")
+    assert code == 2 and err == "welfare-kg: --user dba: set the password in the environment variable " \
+                                "WELFARE_KG_PASSWORD\n"
+    code, err, _ = one_line_error(capsys, *options, "--token-env", "WELFARE_KG_TEST_TOKEN", "stats")
+    assert code == 2 and err == "welfare-kg: --token-env WELFARE_KG_TEST_TOKEN: no token in that environment variable\n"
+    monkeypatch.setenv("WELFARE_KG_TEST_TOKEN", "t")
+    code, err, _ = one_line_error(capsys, *options, "--user", "dba", "--token-env", "WELFARE_KG_TEST_TOKEN", "stats")
+    assert code == 2 and "exclude each other" in err
+
+
+class Guarded(http.server.BaseHTTPRequestHandler):
+    """Answers "ok" on /basic to HTTP Basic as dba:secret, on /bearer to the token "t0ken"; else 401."""
+
+    ACCEPTED = {"/basic": "Basic " + base64.b64encode(b"dba:secret").decode(), "/bearer": "Bearer t0ken"}
+    CHALLENGES = {"/basic": 'Basic realm="kg"', "/bearer": 'Bearer realm="kg"'}
+
+    def do_GET(self):  # noqa: N802 - the name http.server calls
+        path = self.path.split("?", 1)[0]
+        accepted = self.headers.get("Authorization") == self.ACCEPTED[path]
+        self.send_response(200 if accepted else 401)
+        if not accepted:
+            self.send_header("WWW-Authenticate", self.CHALLENGES[path])
+        self.send_header("Content-Length", "2" if accepted else "0")
+        self.end_headers()
+        if accepted:
+            self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def guarded():
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Guarded) as httpd:
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        httpd.shutdown()
+        thread.join()
+
+
+def test_basic_login_and_bearer_token(guarded):
+    """Virtuoso above asks for Digest; Fuseki and GraphDB ask for Basic, QLever takes a bearer token."""
+    dba = remote.Credentials(user="dba", password="secret")
+    assert remote.request(guarded + "/basic?query=ASK", timeout=5, credentials=dba)[0] == b"ok"
+    assert remote.request(guarded + "/bearer", timeout=5, credentials=remote.Credentials(token="t0ken"))[0] == b"ok"
+    wrong = remote.Credentials(user="dba", password="not-the-secret")
+    with pytest.raises(remote.RemoteError) as refused:
+        remote.request(guarded + "/basic?query=ASK", timeout=5, credentials=wrong)
+    assert str(refused.value) == f"{guarded}/basic: the store refused the credentials of user 'dba' (HTTP 401)"
+    with pytest.raises(remote.RemoteError) as refused:
+        remote.request(guarded + "/bearer", timeout=5, credentials=remote.Credentials(token="wrong-t0ken"))
+    assert str(refused.value) == f"{guarded}/bearer: the store refused the bearer token (HTTP 401)"
+    with pytest.raises(remote.RemoteError, match="a login other than HTTP Basic or Digest; --token-env"):
+        remote.request(guarded + "/bearer", timeout=5, credentials=dba)
+    assert "secret" not in repr(dba)
+
+
 # --------------------------------------------------------------------------- the catalogue
 
 def normalised(term):
@@ -196,6 +304,41 @@ def test_every_catalogue_query_gives_the_embedded_rows(server, dataset):
             assert answered == expected, (item.name, params)
             compared += 1
     assert compared >= 16
+
+
+def test_select_answers_written_from_the_json_are_what_rdflib_writes(server):
+    """The fast path (the server's JSON straight to text) against format_result on rdflib's reading."""
+    remote_dataset = remote.open_dataset(server["endpoint"])
+    compared = 0
+    for item in queries.catalogue(include_checks=True):
+        for params in ({}, VARIED.get(item.name)):
+            if params is None or sp.classify(item.text) != "SELECT":  # only SELECT answers take this path
+                continue
+            result = queries.run(remote_dataset, item, params)
+            for fmt in results.ANSWER_FORMATS:
+                expected = results.format_result(result, fmt, remote_dataset.namespace_manager)
+                assert queries.run_remote_select(remote_dataset, item, params, fmt) == expected, (item.name, fmt)
+                compared += 1
+    assert compared >= 3 * 16
+
+
+def test_query_commands_write_select_answers_without_rdflib(server, cache_dir, capsys, monkeypatch, tmp_path):
+    remote_dataset = remote.open_dataset(server["endpoint"])
+    item = queries.resolve("cq07-timeline")
+    expected = {fmt: results.format_result(queries.run(remote_dataset, item), fmt, remote_dataset.namespace_manager)
+                for fmt in ("table", *results.ANSWER_FORMATS)}
+    read_by_rdflib = []
+    parsed = remote.parsed_answer
+    monkeypatch.setattr(remote, "parsed_answer", lambda *args: read_by_rdflib.append(1) or parsed(*args))
+    for fmt, answer in expected.items():
+        code, out, err = run_cli(capsys, "--cache-dir", str(cache_dir), *server["options"], "query", item.name,
+                                 "--format", fmt)
+        assert (code, out) == (0, answer), err
+    assert len(read_by_rdflib) == 1  # the table alone: it needs rdflib's prefixed names
+    code, _, err = run_cli(capsys, "--cache-dir", str(cache_dir), *server["options"], "queries", "--run",
+                           "-o", str(tmp_path))
+    assert code == 0 and len(read_by_rdflib) == 1, err
+    assert (tmp_path / "cq07-timeline.csv").read_bytes().decode("utf-8") == expected["csv"]
 
 
 # --------------------------------------------------------------------------- commands
@@ -346,3 +489,65 @@ def test_silent_endpoint_hits_the_client_time_limit(capsys, cache_dir):
 def test_endpoint_is_refused_where_the_embedded_store_is_needed(capsys):
     code, err, _ = one_line_error(capsys, "--endpoint", "http://127.0.0.1:9/sparql", "validate")
     assert code == 2 and "embedded store only" in err
+
+
+# --------------------------------------------------------------------------- answers from JSON (no server needed)
+
+XSD_NS = "http://www.w3.org/2001/XMLSchema#"
+
+
+def literal(value: str, **extra) -> dict:
+    return {"type": "literal", "value": value, **extra}
+
+
+def rdflib_writes(answer: dict, fmt: str) -> str:
+    """What the rdflib path writes: format_result on rdflib's reading of the JSON."""
+    from rdflib.query import Result
+
+    parsed = Result.parse(io.BytesIO(json.dumps(answer).encode()), content_type=remote.RESULTS_JSON)
+    return results.format_result(parsed, fmt, Graph().namespace_manager)
+
+
+def test_answer_written_from_json_in_csv():
+    answer = {"head": {"vars": ["s", "o"]}, "results": {"bindings": [
+        {"s": {"type": "uri", "value": "https://example.org/a,b"}, "o": literal('say "hi", twice\nthen stop')},
+        {"s": {"type": "bnode", "value": "b6e6f6465"}, "o": literal("01", datatype=XSD_NS + "integer")},
+        {"o": literal("2010-01-01T00:00:00Z", datatype=XSD_NS + "dateTime")},
+        {"s": {"type": "uri", "value": "urn:x"}, "o": literal("Gdynia", **{"xml:lang": "pl"})},
+    ]}}
+    assert results.format_answer(answer, "csv") == (
+        's,o\r\n"https://example.org/a,b","say ""hi"", twice\nthen stop"\r\n_:b6e6f6465,1\r\n'
+        ',2010-01-01T00:00:00+00:00\r\nurn:x,Gdynia\r\n')  # rdflib rewrites typed literals' lexical forms
+
+
+def test_answers_written_from_json_are_what_rdflib_writes():
+    values = [
+        {"type": "uri", "value": "https://example.org/a,b"}, {"type": "bnode", "value": "b0123"},
+        literal("plain"), literal(""), literal("a,b"), literal('say "hi"'), literal("two\nlines"),
+        literal("cr\r\nlf"), literal("tab\there"), literal('ends in a quote"\n"'), literal('"""long"""\n'),
+        literal("back\\slash"), literal("zażółć", **{"xml:lang": "pl"}), literal("colour", **{"xml:lang": "en-GB"}),
+        literal("no language", **{"xml:lang": ""}), literal("typed string", datatype=XSD_NS + "string"),
+        literal("01", datatype=XSD_NS + "integer"), literal("1.50", datatype=XSD_NS + "decimal"),
+        literal("1", datatype=XSD_NS + "boolean"), literal("1e3", datatype=XSD_NS + "double"),
+        literal("INF", datatype=XSD_NS + "double"), literal("NaN", datatype=XSD_NS + "float"),
+        literal("2010-05", datatype=XSD_NS + "gYearMonth"), literal("2010-01-01", datatype=XSD_NS + "date"),
+        literal("  a  b ", datatype=XSD_NS + "token"), literal("x", datatype="urn:custom-type"),
+        {"type": "typed-literal", "value": "007", "datatype": XSD_NS + "integer"},
+        literal('a\tb,c"d\ne', **{"xml:lang": "pl"}),
+    ]
+    rows = [row for i, value in enumerate(values) for row in ({"a": value, "c": values[-1 - i]}, {"b": value})]
+    wide = {"head": {"vars": ["a", "b", "c"]}, "results": {"bindings": [*rows, {}, {"d": literal("not asked")}]}}
+    # One variable: an unbound value and an empty string are one empty CSV field, quoted.
+    narrow = {"head": {"vars": ["x"]}, "results": {"bindings": [{}, {"x": literal("")}, {"x": literal("y")}]}}
+    empty = {"head": {"vars": ["x"]}, "results": {"bindings": []}}
+    for answer in (wide, narrow, empty, {"head": {}, "boolean": True}):
+        for fmt in results.ANSWER_FORMATS:
+            assert results.format_answer(answer, fmt) == rdflib_writes(answer, fmt), fmt
+
+
+def test_a_malformed_language_tag_is_refused_as_rdflib_refuses_it():
+    answer = {"head": {"vars": ["x"]}, "results": {"bindings": [{"x": literal("x", **{"xml:lang": "not a tag"})}]}}
+    with pytest.raises(ValueError):
+        results.format_answer(answer, "csv")
+    with pytest.raises(ValueError):
+        rdflib_writes(answer, "csv")

@@ -16,6 +16,9 @@ Validation, export and the "second process" are timed as what a user waits for: 
 same work in rdflib (the second process must parse the files first). ``validate-changed`` is
 ``welfare-kg validate --changed`` after one project's budget changed in one file: the store
 update plus the re-check; rdflib has nothing incremental to compare it with.
+``second-process-server`` is the second process's query sent by a fresh ``welfare-kg query
+--endpoint`` process to ``welfare-kg serve --in-memory``, started by the bench beforehand:
+what a user with a running server waits for; nothing in rdflib to compare it with.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ import re
 import resource
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,6 +44,7 @@ from . import generate, queries, resources, store
 from .errors import UsageError
 
 SECOND_PROCESS_QUERY = ("cq05-active-in-year", {"year": "2010"})
+SERVE_START_CAP = 600.0  # seconds serve may take to load the graph into its query workers
 YEARS = ("2006", "2010", "2015", "2020")
 
 
@@ -209,6 +215,76 @@ def second_process(side: str, data: Path, work_dir: Path, cap: float | None) -> 
     return time.perf_counter() - start
 
 
+def second_process_server(data: Path, work_dir: Path, cap: float | None) -> tuple[float | None, str | None]:
+    """Wall time of a fresh ``query --endpoint`` process sending the second process's query to
+    ``serve --in-memory`` on the same files, and None; or None and why it failed.
+
+    ``--data`` names the data's graphs in the request, as every query to a remote store does;
+    without it the query would see the curated ones only. A failure is recorded, not raised,
+    so that the rest of a long run is kept: with 100,000 projects the 1,001 graphs make a
+    request over serve's size limit.
+    """
+    name, params = SECOND_PROCESS_QUERY
+    arguments = ["query", name, "--data", str(data), "--format", "csv", "-o", os.devnull]
+    arguments += [arg for key, value in params.items() for arg in ("--param", f"{key}={value}")]
+    try:
+        with serving(data, work_dir, cap) as sparql:
+            return welfare_kg([*arguments, "--endpoint", sparql], work_dir, cap)["seconds"], None
+    except UsageError as error:
+        return None, str(error)
+
+
+@contextmanager
+def serving(data: Path, work_dir: Path, cap: float | None):
+    """``welfare-kg serve --data DATA --in-memory`` on a free loopback port while the block runs:
+    its SPARQL URL, once it answers. Stopped afterwards, also on errors."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    limit = cap or SERVE_START_CAP  # serve's time limit per query: the bench's cap, if there is one
+    command = [sys.executable, "-m", "welfare_kg.cli", "--cache-dir", str(work_dir / "ours-cache"), "serve",
+               "--data", str(data), "--in-memory", "--port", str(port),
+               "--timeout", f"{limit:g}", "--max-rows", str(10 ** 9)]  # never a cut answer
+    with tempfile.TemporaryFile() as log:
+        # A session of its own: should it not stop when asked, its query workers go with it.
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        try:
+            _wait_until_answering(server, url, log)
+            yield url + "/sparql"
+        finally:
+            _stop(server)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_answering(server: subprocess.Popen, url: str, log) -> None:
+    """Until the page at ``url`` answers: serve listens only once its workers hold the graph."""
+    deadline = time.monotonic() + SERVE_START_CAP
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            log.seek(0)
+            complaint = log.read().decode("utf-8", "replace").strip().splitlines()
+            raise UsageError(f"bench: welfare-kg serve failed: {complaint[-1:]}")
+        try:
+            with urllib.request.urlopen(url + "/", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise UsageError(f"bench: welfare-kg serve did not answer within {SERVE_START_CAP:g} s")
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()  # serve stops its query workers on its way out
+    try:
+        server.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)  # not reaped yet, so the group is still its own
+        server.wait()
+
+
 def working_copy(data: Path, folder: Path) -> Path:
     """Hard links to the given data (copies across file systems), so that editing one
     project never touches the user's files. File and folder names, and so graph IRIs, stay."""
@@ -278,6 +354,8 @@ def run(*, projects: int = 2000, seed: int = 0, repeat: int = 3, cap: float = 10
         ours = _child("ours", files, options, work)
         log("ours: second query process, validation, export, one project changed …")
         ours["second"] = second_process("ours", data, work, cap)
+        log("ours: the same query by a fresh process from serve --in-memory …")
+        ours["second_server"], ours["second_server_failure"] = second_process_server(data, work, cap)
         ours["validate"] = welfare_kg(["validate", "--data", str(data)], work, validate_cap)
         ours["export"] = welfare_kg(["export", "--data", str(data), "-o", str(work / "export.ttl")], work,
                                     validate_cap)
@@ -339,6 +417,11 @@ def report(ours: dict, theirs: dict, *, cap, validate_cap, projects, repeat) -> 
                      ours_peak_rss_mb=_round(export_["rss_mb"])))
     rows.append(_row("second-query-process", ours["second"], theirs["second"],
                      capped(ours["second"], "ours", cap) or capped(theirs["second"], "rdflib", cap)))
+    rows.append(_row("second-process-server", ours["second_server"], None,
+                     ours["second_server_failure"] or capped(ours["second_server"], "ours", cap) or
+                     "the same query by a fresh `welfare-kg query --endpoint` process (CSV) from "
+                     "`welfare-kg serve --in-memory`, already running; nothing to compare in rdflib",
+                     compared=False))
     return {
         "triples": ours["triples"],
         "rows": rows,
