@@ -37,6 +37,22 @@ def test_query_csv_is_sparql_csv_with_header(capsys, cache_dir):
     assert table[1][0] == "https://w3id.org/welfare-kg/id/project/mops-gdynia-cal-community-organising-2002"
 
 
+def test_queries_run_on_generated_data_writes_what_query_writes(capsys, cache_dir, tmp_path):
+    """`queries --run --data` answers from an in-memory copy, `query` from the built store: same CSV."""
+    from welfare_kg import generate
+
+    data = tmp_path / "generated"
+    generate.write_folder(data, projects=25, seed=3)
+    code, out, _ = run_cli(capsys, tmp_path / "cache", "queries", "--run", "--data", str(data),
+                           "-o", str(tmp_path / "answers"))
+    assert code == 0 and "cq07-timeline" in out
+    code, timeline, _ = run_cli(capsys, tmp_path / "cache", "query", "cq07-timeline", "--format", "csv",
+                                "--data", str(data))
+    assert code == 0
+    assert (tmp_path / "answers" / "cq07-timeline.csv").read_bytes().decode("utf-8") == timeline
+    assert len(timeline.splitlines()) == 1 + 5 + 25, "header, the five curated projects, the generated ones"
+
+
 def test_query_tsv_uses_rdf_term_syntax(capsys, cache_dir):
     code, out, _ = run_cli(capsys, cache_dir, "query", "cq05-active-in-year", "--param", "year=2020", "--format", "tsv")
     assert code == 0

@@ -221,6 +221,14 @@ def test_credentials_must_be_in_the_environment(capsys, monkeypatch, cache_dir):
     assert code == 2 and "exclude each other" in err
 
 
+def test_whole_store_needs_an_endpoint_and_no_graph(capsys, cache_dir):
+    code, err, _ = one_line_error(capsys, "--cache-dir", str(cache_dir), "query", "cq07-timeline", "--whole-store")
+    assert code == 2 and err == "welfare-kg: --whole-store needs --endpoint\n"
+    code, err, _ = one_line_error(capsys, "--cache-dir", str(cache_dir), "--endpoint", "http://127.0.0.1:9/sparql",
+                                  "--graph", "https://example.org/g", "queries", "--run", "--whole-store")
+    assert code == 2 and err == "welfare-kg: --whole-store and --graph exclude each other\n"
+
+
 class Guarded(http.server.BaseHTTPRequestHandler):
     """Answers "ok" on /basic to HTTP Basic as dba:secret, on /bearer to the token "t0ken"; else 401."""
 

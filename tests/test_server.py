@@ -425,6 +425,10 @@ def test_in_memory_workers_serve_the_given_data_with_the_same_answers(cache_dir,
         on_disk.wait()
         in_memory.wait()
         answers = [get_query(s, PROJECTS, accept="text/csv") for s in (on_disk, in_memory, server)]
+        # What a user of a running server runs: the catalogue query by a welfare-kg process.
+        timeline = ["query", "cq07-timeline", "--format", "csv"]
+        served = cli_output([*timeline, "--endpoint", in_memory.sparql, "--whole-store"], cache)
+        named = cli_output([*timeline, "--endpoint", in_memory.sparql, "--data", str(data)], cache)
     finally:
         on_disk.stop()
         in_memory.stop()
@@ -432,3 +436,25 @@ def test_in_memory_workers_serve_the_given_data_with_the_same_answers(cache_dir,
     disk_rows, memory_rows, curated_rows = (body.decode("utf-8").splitlines() for _, _, body in answers)
     assert memory_rows == disk_rows
     assert len(disk_rows) == len(curated_rows) + 30, "the 30 generated projects are served"
+    embedded = cli_output([*timeline, "--data", str(data)], cache)
+    assert served == named == embedded
+    assert len(embedded.splitlines()) == len(curated_rows) + 30
+
+
+def cli_output(arguments: list[str], cache_dir: Path) -> str:
+    done = subprocess.run([sys.executable, "-m", "welfare_kg.cli", "--cache-dir", str(cache_dir), *arguments],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_cut_answer_is_an_error_for_the_client(server, tmp_path):
+    """serve says it cut an answer only in a header: a welfare-kg client must not take it as whole."""
+    query = tmp_path / "everything.rq"
+    query.write_text("SELECT * WHERE { ?s ?p ?o }", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "welfare_kg.cli", "--cache-dir", str(tmp_path / "cache"),
+                           "query", str(query), "--endpoint", server.sparql, "--whole-store", "--format", "csv"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == (f"welfare-kg: {server.sparql}: the store cut the answer at its row limit of "
+                                   f"{MAX_ROWS} (Virtuoso: [SPARQL] ResultSetMaxRows; welfare-kg serve: --max-rows)")

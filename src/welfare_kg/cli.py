@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.endpoint and not getattr(args, "remote", False):
             raise UsageError(f"{args.command} works on the embedded store only; --endpoint is not supported there")
+        if getattr(args, "whole_store", False) and not args.endpoint:
+            raise UsageError("--whole-store needs --endpoint")
         return args.handler(args)
     except WelfareKGError as error:
         print(f"welfare-kg: {error}", file=sys.stderr)
@@ -66,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--run", action="store_true", help="run every catalogue query with its defaults")
     listing.add_argument("-o", "--output-dir", type=Path,
                          help="with --run: write each result as SPARQL CSV into this folder")
+    add_data_argument(listing)
     add_remote_arguments(listing)
+    add_whole_store_argument(listing)
     listing.set_defaults(remote=True, handler=cmd_queries)
 
     query = sub.add_parser("query", help="run one query: a catalogue name, an .rq file, or - for stdin")
@@ -77,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
     add_data_argument(query)
     add_remote_arguments(query)
+    add_whole_store_argument(query)
     query.set_defaults(remote=True, handler=cmd_query)
 
     exporter = sub.add_parser("export", help="write the ontology plus the graph as RDF")
@@ -186,6 +191,14 @@ def add_remote_arguments(parser: argparse.ArgumentParser, default=argparse.SUPPR
                              "(QLever, GraphDB)")
 
 
+def add_whole_store_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--whole-store", action="store_true",
+                        help="with --endpoint: query the endpoint's own default dataset instead of naming the "
+                             "graphs of the sources (for an endpoint that serves just this graph, such as "
+                             "'welfare-kg serve --data PATH': naming a national graph's 1,000 files makes "
+                             "a request too big for it)")
+
+
 def open_graph(args, files: list[Path] | None = None):
     """The dataset every command reads: the embedded store, or the remote one with --endpoint."""
     if args.endpoint is None:
@@ -198,10 +211,13 @@ def remote_endpoint(args, files: list[Path] | None = None) -> remote.Endpoint:
         raise UsageError("--remote-timeout must be positive")
     if args.graph is not None and not queries.ABSOLUTE_IRI.match(args.graph):
         raise UsageError(f"--graph: '{args.graph}' is not an absolute IRI")
+    whole_store = getattr(args, "whole_store", False)
+    if whole_store and args.graph is not None:
+        raise UsageError("--whole-store and --graph exclude each other")
     return remote.endpoint_for(args.endpoint, files=files, graph=args.graph,
                                update_url=args.update_endpoint or args.endpoint,
                                gsp_url=getattr(args, "gsp_endpoint", None), timeout=args.remote_timeout,
-                               credentials=remote_credentials(args))
+                               credentials=remote_credentials(args), whole_store=whole_store)
 
 
 def remote_credentials(args) -> remote.Credentials | None:
@@ -311,7 +327,8 @@ def cmd_queries(args) -> int:
         return EXIT_OK
     # The catalogue visits the whole graph again and again: an in-memory copy answers it
     # several times faster than the on-disk store, after a load of ~11 s per 2.5 M triples.
-    dataset = open_graph(args) if args.endpoint else store.open_memory_dataset()
+    files = data_files(args)
+    dataset = open_graph(args, files) if args.endpoint else store.open_memory_dataset(files)
     for item in catalogue:
         text = queries.run_csv(dataset, item)
         count = len(text.splitlines()) - 1
@@ -339,9 +356,13 @@ def cmd_query(args) -> int:
     item = queries.resolve(args.query, stdin_text)
     dataset = open_graph(args, files=data_files(args))
     params = parse_params(args.param)
-    if remote.is_remote(dataset) and args.format in results.ANSWER_FORMATS and sp.classify(item.text) == "SELECT":
-        # Straight from the server's JSON: rdflib terms for every value would take most of the time.
+    kind = sp.classify(item.text)
+    # Answers straight from the store's own results: an rdflib term per value takes most of the time.
+    if remote.is_remote(dataset) and kind == "SELECT" and args.format in results.ANSWER_FORMATS:
         emit(queries.run_remote_select(dataset, item, params, args.format), args.output)
+        return EXIT_OK
+    if not remote.is_remote(dataset) and kind in ("SELECT", "ASK") and args.format == "csv":
+        emit(queries.run_csv(dataset, item, params), args.output)
         return EXIT_OK
     result = queries.run(dataset, item, params)
     if result.type == "CONSTRUCT":

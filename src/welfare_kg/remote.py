@@ -80,10 +80,14 @@ class Endpoint:
 
 def endpoint_for(query_url: str, *, files: list[Path] | None = None, graph: str | None = None,
                  update_url: str | None = None, gsp_url: str | None = None, timeout: float = 60.0,
-                 credentials: Credentials | None = None) -> Endpoint:
-    """An endpoint whose dataset is the graphs ``push`` writes for these files (default: the sources)."""
+                 credentials: Credentials | None = None, whole_store: bool = False) -> Endpoint:
+    """An endpoint whose dataset is the graphs ``push`` writes for these files (default: the
+    sources), or with ``whole_store`` the endpoint's own default dataset (no graph named)."""
     files = resources.source_files() if files is None else files
-    graphs = (graph,) if graph else tuple(str(store.named_graph_for(path)) for path in files)
+    if whole_store:
+        graphs = ()
+    else:
+        graphs = (graph,) if graph else tuple(str(store.named_graph_for(path)) for path in files)
     return Endpoint(query_url=query_url, update_url=update_url, gsp_url=gsp_url, graph=graph,
                     timeout=timeout, graphs=graphs, credentials=credentials)
 
@@ -119,6 +123,11 @@ def request(url: str, *, timeout: float, data: bytes | None = None, headers: dic
             if response.headers.get("X-SQL-State"):
                 raise RemoteError(f"{_short(url)}: the store returned a partial result "
                                   f"({response.headers['X-SQL-State']}: {response.headers.get('X-SQL-Message', '')})")
+            # Virtuoso (ResultSetMaxRows) and welfare-kg serve (--max-rows) say only here that they cut.
+            if response.headers.get("X-SPARQL-MaxRows"):
+                raise RemoteError(f"{_short(url)}: the store cut the answer at its row limit of "
+                                  f"{response.headers['X-SPARQL-MaxRows']} (Virtuoso: [SPARQL] ResultSetMaxRows; "
+                                  f"welfare-kg serve: --max-rows)")
             return body, response.headers.get("Content-Type", "").split(";")[0].strip()
     except HTTPError as error:
         if error.code in (401, 403):
