@@ -314,17 +314,17 @@ def test_an_update_starts_from_the_newest_store_when_an_old_one_is_still_held(tm
     assert manifest["files"] == {}
 
 
-def test_a_killed_builds_work_folder_is_removed_and_a_live_one_kept(tmp_path):
+def test_work_folders_of_killed_builds_are_removed_and_a_live_one_kept(tmp_path):
     files = _copy_sources(tmp_path, projects=2)
     cache = tmp_path / "cache"
     store.build_store(cache, files=files)
-    killed, live = cache / ".building-killed", cache / ".building-live"
-    for folder in (killed, live):
+    killed, killed_removal, live = cache / ".building-killed", cache / ".removing-killed", cache / ".building-live"
+    for folder in (killed, killed_removal, live):
         (folder / "store-half").mkdir(parents=True)
     lock = store.lock_store(live, fcntl.LOCK_EX)  # as the build still running there holds it
     try:
         store.build_store(cache, files=files)
-        assert not killed.exists()
+        assert not killed.exists() and not killed_removal.exists()
         assert live.exists()
     finally:
         os.close(lock)

@@ -259,7 +259,7 @@ def build_store(cache_dir: Path | None = None, *, force: bool = False,
 def _build(target: Path, current: tuple[Path, dict] | None, files: list[Path], states: dict, *,
            replace: bool) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    workspace, lock = _locked_workspace(target.parent)
+    workspace, lock = _locked_folder(target.parent, ".building-")
     staging = workspace / target.name
     try:
         staging.mkdir()
@@ -276,14 +276,14 @@ def _build(target: Path, current: tuple[Path, dict] | None, files: list[Path], s
         os.close(lock)
 
 
-def _locked_workspace(cache_dir: Path) -> tuple[Path, int]:
-    """A new ``.building-*`` folder and the descriptor that locks it: a later build removes
-    those whose lock is free, left by a build that was killed."""
+def _locked_folder(cache_dir: Path, prefix: str) -> tuple[Path, int]:
+    """A new work folder (``.building-*``, ``.removing-*``) and the descriptor that locks
+    it: a later build removes those whose lock is free, left by a process that was killed."""
     fresh = Path(tempfile.mkdtemp(prefix=".new-", dir=cache_dir))
     lock = lock_store(fresh, fcntl.LOCK_EX)
-    workspace = fresh.with_name(".building-" + fresh.name.removeprefix(".new-"))
-    os.rename(fresh, workspace)  # named for removal only once it is locked
-    return workspace, lock
+    folder = fresh.with_name(prefix + fresh.name.removeprefix(".new-"))
+    os.rename(fresh, folder)  # named for removal only once it is locked
+    return folder, lock
 
 
 def _move_into_place(staging: Path, target: Path, *, replace: bool) -> None:
@@ -532,12 +532,13 @@ def _remove_unless_read(path: Path) -> bool:
     lock = lock_store(path, fcntl.LOCK_EX | fcntl.LOCK_NB)
     if lock is None:
         return not path.exists()
-    aside = Path(tempfile.mkdtemp(prefix=".removing-", dir=path.parent))
+    aside, aside_lock = _locked_folder(path.parent, ".removing-")
     try:
         os.rename(path, aside / path.name)  # once moved, no reader can find it
     finally:
         os.close(lock)
         shutil.rmtree(aside, ignore_errors=True)
+        os.close(aside_lock)
     return True
 
 
