@@ -267,8 +267,8 @@ def graph_sizes(endpoint: Endpoint) -> dict[str, int]:
 def named_graphs(endpoint: Endpoint) -> dict[URIRef, Graph]:
     """Each graph of the dataset as an rdflib Graph, keyed by IRI.
 
-    A server may cut results silently (Virtuoso at ResultSetMaxRows), so each graph's size
-    is checked against a count first.
+    A cut answer that says so (``X-SPARQL-MaxRows``) fails in :func:`request`; one that does
+    not would still be short, so each graph's size is checked against a count first.
     """
     sizes = graph_sizes(endpoint)
     graphs: dict[URIRef, Graph] = {}
