@@ -229,6 +229,14 @@ def test_whole_store_needs_an_endpoint_and_no_graph(capsys, cache_dir):
     assert code == 2 and err == "welfare-kg: --whole-store and --graph exclude each other\n"
 
 
+@pytest.mark.parametrize("options", [["--user", "dba"], ["--token-env", "TOKEN"], ["--graph", "https://example.org/g"],
+                                     ["--update-endpoint", "http://127.0.0.1:9/update"]])
+def test_remote_options_need_an_endpoint(capsys, cache_dir, options):
+    """Without --endpoint these would be silently ignored and the embedded store used instead."""
+    code, err, _ = one_line_error(capsys, "--cache-dir", str(cache_dir), *options, "stats")
+    assert code == 2 and err == f"welfare-kg: {options[0]} needs --endpoint\n"
+
+
 class Guarded(http.server.BaseHTTPRequestHandler):
     """Answers "ok" on /basic to HTTP Basic as dba:secret, on /bearer to the token "t0ken"; else 401."""
 

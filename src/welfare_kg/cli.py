@@ -25,8 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.endpoint and not getattr(args, "remote", False):
             raise UsageError(f"{args.command} works on the embedded store only; --endpoint is not supported there")
-        if getattr(args, "whole_store", False) and not args.endpoint:
-            raise UsageError("--whole-store needs --endpoint")
+        if not args.endpoint:
+            for flag, value in (("--whole-store", getattr(args, "whole_store", False)),
+                                ("--update-endpoint", args.update_endpoint), ("--graph", args.graph),
+                                ("--user", args.user), ("--token-env", args.token_env)):
+                if value:
+                    raise UsageError(f"{flag} needs --endpoint")
         return args.handler(args)
     except WelfareKGError as error:
         print(f"welfare-kg: {error}", file=sys.stderr)
