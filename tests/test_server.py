@@ -3,6 +3,8 @@ queried by independent clients (SPARQLWrapper, rdflib's SPARQLStore, curl, urlli
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import socket
@@ -12,14 +14,16 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, OWL, RDF, RDFS
 
+from welfare_kg import dcat, store
 from welfare_kg import sparql_protocol as sp
-from welfare_kg import store
 
 BASE = "https://w3id.org/welfare-kg/"
 GDYNIA = BASE + "id/organisation/mops-gdynia"
@@ -39,12 +43,12 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, cache_dir: Path, log: Path, *extra: str):
+    def __init__(self, cache_dir: Path, log: Path, *extra: str, program: tuple[str, ...] = ("-m", "welfare_kg.cli")):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "welfare_kg.cli", "--cache-dir", str(cache_dir), "serve",
+            [sys.executable, *program, "--cache-dir", str(cache_dir), "serve",
              "--port", str(self.port), "--timeout", str(TIMEOUT), *extra],
             stdout=subprocess.DEVNULL, stderr=log.open("wb"))
 
@@ -205,6 +209,84 @@ def test_result_cap_is_announced(server):
     assert len(json.loads(body)["results"]["bindings"]) == MAX_ROWS
     status, headers, _ = get_query(server, PROJECTS)
     assert "X-SPARQL-MaxRows" not in headers
+
+
+# Text that breaks a careless row count in every results format.
+AWKWARD = ' line\nbreak, "quoted"\ttab\r\nreturn },{"x": <result> żółw 5" disk \\'
+RESULTS_OX = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
+              "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
+
+
+def rows_query(n: int) -> str:
+    """A SELECT of n rows of awkward literals, language-tagged and typed ones, IRIs and unbound values."""
+    return ("PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\n"
+            "SELECT ?i ?text ?pl ?typed ?iri ?maybe WHERE {\n"
+            f"  VALUES ?i {{ {' '.join(str(i) for i in range(1, n + 1))} }}\n"
+            f"  BIND(CONCAT(STR(?i), {json.dumps(AWKWARD, ensure_ascii=False)}) AS ?text)\n"
+            '  BIND(STRLANG(?text, "pl") AS ?pl)\n'
+            "  BIND(STRDT(STR(?i), xsd:decimal) AS ?typed)\n"
+            '  BIND(IRI(CONCAT("https://example.org/item?n=", STR(?i))) AS ?iri)\n'
+            "  BIND(IF(?i > 2, ?text, ?unbound) AS ?maybe)\n"
+            "} ORDER BY ?i")
+
+
+def read_rows(body: bytes, fmt: str) -> tuple[list[str], list[tuple]]:
+    """Variables and rows of an answer; for CSV the strings, since CSV keeps only lexical forms."""
+    if fmt == "csv":
+        header, *rows = csv.reader(io.StringIO(body.decode("utf-8"), newline=""))
+        return header, [tuple(row) for row in rows]
+    answer = ox.parse_query_results(body, format=RESULTS_OX[fmt])
+    variables = [v.value for v in answer.variables]
+    return variables, [tuple(solution[v] for v in variables) for solution in answer]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_the_row_cap_is_exact_and_every_term_comes_back(server, fmt):
+    """Just under, at and just over the cap: whole answers, then one cut at exactly MAX_ROWS rows,
+    announced in X-SPARQL-MaxRows; newlines, quotes, commas, tabs, tags and datatypes survive."""
+    for n in (MAX_ROWS - 1, MAX_ROWS, MAX_ROWS + 1):
+        query = rows_query(n)
+        status, headers, body = fetch(server.sparql + "?format=" + fmt, data=query.encode("utf-8"),
+                                      headers={"Content-Type": "application/sparql-query"})
+        assert status == 200, body
+        assert headers.get("X-SPARQL-MaxRows") == (str(MAX_ROWS) if n > MAX_ROWS else None), n
+        whole = ox.Store().query(query)
+        variables = [v.value for v in whole.variables]
+        expected = [tuple(solution[v] for v in variables) for solution in whole][:MAX_ROWS]
+        if fmt == "csv":
+            expected = [tuple("" if term is None else term.value for term in row) for row in expected]
+        assert read_rows(body, fmt) == (variables, expected), n
+    assert "1" + AWKWARD in {term if fmt == "csv" else term.value for term in expected[0] if term}
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_a_cut_answer_is_what_oxigraph_writes_for_its_rows_wherever_its_writes_split(fmt):
+    """The cut counts rows in the serializer's writes, which may split a row, an escape or a
+    row separator anywhere: byte for byte, a cut answer is the whole answer of its rows."""
+    empty = ox.Store()
+    for query, n in ((rows_query(12), 12), ("SELECT ?x ?y WHERE { VALUES ?x { UNDEF UNDEF UNDEF } }", 3)):
+        whole = empty.query(query).serialize(format=RESULTS_OX[fmt])
+        for max_rows in range(1, n + 2):
+            limited = empty.query(query + f" LIMIT {max_rows}").serialize(format=RESULTS_OX[fmt])
+            for size in (1, 2, 3, 5, 8192):
+                def write(sink, size=size):
+                    for start in range(0, len(whole), size):
+                        sink.write(whole[start:start + size])
+
+                assert sp.capped_solutions(write, fmt, max_rows) == (limited, max_rows < n), (max_rows, size)
+
+
+def test_a_cut_stops_the_serializer_at_the_first_row_past_the_cap():
+    written = []
+
+    def endless(sink):
+        sink.write(b"?x\n")
+        for i in range(1_000_000):
+            written.append(i)
+            sink.write(b"<urn:x:%d>\n" % i)
+
+    body, cut = sp.capped_solutions(endless, "tsv", 10)
+    assert cut and body.count(b"\n") == 11 and len(written) == 11
 
 
 def test_unacceptable_format_gets_406_with_the_list(server):
@@ -376,6 +458,42 @@ def test_dataset_description_is_served(server, path):
     dataset = URIRef("https://w3id.org/welfare-kg/dataset")
     assert (dataset, RDF.type, DCAT.Dataset) in graph
     assert int(graph.value(dataset, URIRef("http://rdfs.org/ns/void#triples"))) > 1000
+
+
+# `welfare-kg serve` whose dataset description waits until a file appears.
+HELD_DESCRIPTION = """
+import pathlib, sys, time
+from welfare_kg import cli, dcat
+go, describe = pathlib.Path(sys.argv[1]), dcat.description
+def held(dataset):
+    while not go.exists():
+        time.sleep(0.05)
+    return describe(dataset)
+dcat.description = held
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+def test_queries_are_answered_while_the_dataset_description_is_computed(cache_dir, dataset, tmp_path):
+    """serve starts before its DCAT description is ready; asked for meanwhile, the description is
+    waited for up to the time limit (then 503 and Retry-After), and it is the same as before."""
+    go = tmp_path / "go"
+    held = Server(cache_dir, tmp_path / "held.log", program=("-c", HELD_DESCRIPTION, str(go)))
+    try:
+        held.wait()
+        status, _, body = get_query(held, "ASK { ?s ?p ?o }")
+        assert status == 200 and json.loads(body)["boolean"] is True
+        started = time.monotonic()
+        status, headers, _ = fetch(held.url + "/dataset")
+        assert status == 503 and int(headers["Retry-After"]) > 0 and time.monotonic() - started >= TIMEOUT
+        with ThreadPoolExecutor(1) as background:
+            waiting = background.submit(fetch, held.url + "/.well-known/void")
+            time.sleep(TIMEOUT / 4)
+            go.touch()
+            status, _, body = waiting.result()
+    finally:
+        held.stop()
+    assert status == 200 and body == dcat.description(dataset)
 
 
 def test_ontology_iri_gives_people_its_documentation(server):

@@ -13,6 +13,8 @@ from . import sparql_protocol as sp
 from .namespaces import PREFIXES
 
 TEXT = "text/plain; charset=utf-8"
+RESULT_OX_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
+                     "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
 RDF_OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES,
                   "jsonld": ox.RdfFormat.JSON_LD, "xml": ox.RdfFormat.RDF_XML}
 MEDIA = {
@@ -77,7 +79,7 @@ def _dataset_arguments(request: dict) -> dict:
 
 
 def run_sparql(store, request: dict) -> tuple:
-    """Run one query; read at most ``max_rows`` rows or triples and say when there were more."""
+    """Run one query; answer at most ``max_rows`` rows or triples and say when there were more."""
     max_rows = request["max_rows"]
     try:
         result = store.query(request["query"], **_dataset_arguments(request))
@@ -86,12 +88,9 @@ def run_sparql(store, request: dict) -> tuple:
             return 200, _media("results", fmt), sp.write_boolean(bool(result), fmt), {}
         items, truncated = [], False
         if isinstance(result, ox.QuerySolutions):
-            variables = [v.value for v in result.variables]
-            for solution in result:
-                if len(items) >= max_rows:
-                    truncated = True
-                    break
-                items.append(tuple(solution[name] for name in variables))
+            fmt = request["results_format"]
+            body, truncated = sp.capped_solutions(
+                lambda sink: result.serialize(sink, format=RESULT_OX_FORMATS[fmt]), fmt, max_rows)
         else:
             for triple in result:
                 if len(items) >= max_rows:
@@ -104,8 +103,7 @@ def run_sparql(store, request: dict) -> tuple:
         return message(400, f"query failed: {error}")
     headers = {"X-SPARQL-MaxRows": str(max_rows)} if truncated else {}
     if isinstance(result, ox.QuerySolutions):
-        fmt = request["results_format"]
-        return 200, _media("results", fmt), sp.write_solutions(variables, items, fmt), headers
+        return 200, _media("results", fmt), body, headers
     fmt = request["rdf_format"]
     body = ox.serialize(items, format=RDF_OX_FORMATS[fmt],
                         prefixes=PREFIXES if fmt in ("turtle", "jsonld", "xml") else None)

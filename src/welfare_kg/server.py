@@ -16,7 +16,10 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
+import traceback
+from concurrent.futures import Future
 from pathlib import Path
 from urllib.parse import parse_qs, quote
 
@@ -26,6 +29,9 @@ from .errors import UsageError
 from .query_pool import PoolBusy, QueryPool, QueryTimeout, WorkerDied
 
 MAX_BODY = 64 * 1024
+# Seconds a client is asked to wait when the dataset description is not ready yet
+# (it takes about 40 s after start-up on a national graph).
+DESCRIPTION_RETRY = 10
 TEXT = "text/plain; charset=utf-8"
 ENTITY_FORMATS = {**sp.HTML, **sp.RDF_FORMATS}
 
@@ -42,7 +48,9 @@ def is_loopback(host: str) -> bool:
 # --------------------------------------------------------------------------- the application
 
 def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, triples: int,
-               description: bytes = b"", docs_dir: Path | None = None):
+               description: Future | None = None, docs_dir: Path | None = None):
+    """The application; ``description`` (of :func:`describe_in_background`) is served at
+    /dataset and /.well-known/void once it is ready."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, Response
@@ -155,7 +163,15 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
                         headers={"Vary": "Accept"})
 
     async def dataset_description(request: Request) -> Response:
-        return Response(description, media_type="text/turtle; charset=utf-8")
+        # Like a query waiting for a free worker: wait up to the time limit, then 503 with Retry-After.
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(description)), timeout)
+        except TimeoutError:
+            return plain(503, "the dataset description is still being computed after start-up; "
+                              "try again shortly", {"Retry-After": str(DESCRIPTION_RETRY)})
+        except Exception:  # noqa: BLE001 - its thread has logged why
+            return plain(500, "the dataset description could not be computed; the server log says why")
+        return Response(description.result(), media_type="text/turtle; charset=utf-8")
 
     async def entity(request: Request) -> Response:
         path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
@@ -178,14 +194,14 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
 
     routes = [
         Route("/", index),
-        Route("/dataset", dataset_description),
-        Route("/.well-known/void", dataset_description),
         Route("/sparql", sparql, methods=["GET", "POST"]),
         Route("/ontology", entity),
         Route("/ontology/{rest:path}", entity),
         Route("/id/{rest:path}", entity),
         Route("/vocab/{rest:path}", entity),
     ]
+    if description is not None:
+        routes += [Route("/dataset", dataset_description), Route("/.well-known/void", dataset_description)]
     if docs_dir is not None:
         routes.append(Mount("/docs", app=StaticFiles(directory=str(docs_dir), html=True)))
     if editor_dir is not None:
@@ -311,6 +327,24 @@ def default_workers() -> int:
     return max(2, min(4, os.cpu_count() or 2))
 
 
+def describe_in_background(dataset) -> Future:
+    """``dcat.description(dataset)``, computed in a thread of its own so that serving need not
+    wait for it (about 40 s on a national graph). The store's queries run outside the GIL,
+    so the server keeps answering meanwhile."""
+    future: Future = Future()
+
+    def compute() -> None:
+        try:
+            future.set_result(dcat.description(dataset))
+        except Exception as error:  # noqa: BLE001 - logged once here; the route answers 500
+            traceback.print_exc()
+            future.set_exception(error)
+
+    # A daemon: Ctrl-C during start-up must not wait for it.
+    threading.Thread(target=compute, name="welfare-kg-description", daemon=True).start()
+    return future
+
+
 def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = "127.0.0.1", port: int = 8000,
         public: bool = False, timeout: float = 5.0, max_rows: int = 10_000, workers: int | None = None,
         endpoint: remote.Endpoint | None = None, in_memory: bool = False) -> None:
@@ -331,7 +365,6 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
         print(f"welfare-kg: {host} is not a loopback address: serving public data only", file=sys.stderr)
     store_path = store.build_store(cache_dir, files=files) if endpoint is None else None
     dataset = store.open_dataset(cache_dir, files=files) if endpoint is None else remote.open_dataset(endpoint)
-    description = dcat.description(dataset)
     sock = listen(host, port)
     scratch = Path(tempfile.mkdtemp(prefix="welfare-kg-serve-"))
     pool = None
@@ -342,6 +375,7 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
                          remote=endpoint if not public else None, size=workers or default_workers(),
                          memory_files=[str(f) for f in files or resources.source_files()]
                          if in_memory and store_path is not None and not public else None)
+        description = describe_in_background(dataset)  # after public_export, the dataset's other reader
         asyncio.run(_serve(pool, sock, host=host, public=public, timeout=timeout, max_rows=max_rows,
                            uvicorn=uvicorn, description=description, docs_dir=docs_dir))
     except KeyboardInterrupt:
@@ -354,7 +388,7 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
 
 
 async def _serve(pool: QueryPool, sock: socket.socket, *, host: str, public: bool, timeout: float,
-                 max_rows: int, uvicorn, description: bytes, docs_dir: Path) -> None:
+                 max_rows: int, uvicorn, description: Future, docs_dir: Path) -> None:
     await pool.start()
     _, _, body, _ = await pool.call({"op": "stats"}, timeout=max(timeout, 30))
     app = create_app(pool, public=public, timeout=timeout, max_rows=max_rows, triples=int(body),

@@ -1,16 +1,13 @@
 """The pure parts of the SPARQL 1.1 Protocol: content negotiation, telling a query from an
-update or a federated query, and writing results in the four SPARQL results formats.
+update or a federated query, and cutting the results Oxigraph writes at the row cap.
 
 Nothing here touches a store or a socket, so all of it is easy to test on its own.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
-from xml.sax.saxutils import escape, quoteattr
+from typing import NamedTuple
 
 # name: (media type, other media types it answers to)
 RESULT_FORMATS = {
@@ -159,90 +156,103 @@ def uses_service(text: str) -> bool:
 
 # --------------------------------------------------------------------------- results formats
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+class Layout(NamedTuple):
+    """How Oxigraph's serializer lays out the rows of a SELECT answer in one results format."""
+
+    mark: bytes  # the bytes between two rows, wherever they stand outside quoted text
+    nth: int  # the kept text of max_rows rows ends at mark number max_rows + nth...
+    after: bool  # ...just after it (a line end) or just before it (the next row's start)
+    close: bytes  # what a cut answer needs after its last row, as a whole answer has it
+    quoting: str | None  # "csv": "..." fields with "" inside; "json": "..." strings with \ escapes
 
 
-def _kind(term) -> str:
-    return type(term).__name__  # NamedNode, BlankNode, Literal, Triple (pyoxigraph)
+LAYOUTS = {
+    "json": Layout(b",{", 0, False, b"]}}", "json"),  # the first row follows "[", the others ","
+    "xml": Layout(b"<result>", 1, False, b"</results></sparql>", None),  # text escapes "<"
+    "csv": Layout(b"\r\n", 1, True, b"", "csv"),  # one header line; a field may hold line breaks
+    "tsv": Layout(b"\n", 1, True, b"", None),  # one header line; line breaks are written as \n
+}
 
 
-def _json_term(term) -> dict:
-    kind = _kind(term)
-    if kind == "NamedNode":
-        return {"type": "uri", "value": term.value}
-    if kind == "BlankNode":
-        return {"type": "bnode", "value": term.value}
-    if kind == "Literal":
-        out = {"type": "literal", "value": term.value}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype.value != XSD_STRING:
-            out["datatype"] = term.datatype.value
-        return out
-    return {"type": "triple", "value": {"subject": _json_term(term.subject),
-                                        "predicate": _json_term(term.predicate),
-                                        "object": _json_term(term.object)}}
+class _Enough(Exception):
+    """Stops the serializer once a row past the cap has begun."""
 
 
-def _xml_term(term) -> str:
-    kind = _kind(term)
-    if kind == "NamedNode":
-        return f"<uri>{escape(term.value)}</uri>"
-    if kind == "BlankNode":
-        return f"<bnode>{escape(term.value)}</bnode>"
-    if kind == "Literal":
-        if term.language:
-            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
-        if term.datatype.value != XSD_STRING:
-            return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
-        return f"<literal>{escape(term.value)}</literal>"
-    return (f"<triple><subject>{_xml_term(term.subject)}</subject><predicate>{_xml_term(term.predicate)}"
-            f"</predicate><object>{_xml_term(term.object)}</object></triple>")
+class _RowCut:
+    """A binary file for Oxigraph's serializer that keeps the text of the first ``max_rows`` rows.
+
+    It stops the serializer as soon as the next row begins, so a query over millions of
+    triples never builds a huge answer to be thrown away.
+    """
+
+    def __init__(self, fmt: str, max_rows: int):
+        self.layout = LAYOUTS[fmt]
+        self.nth = max_rows + self.layout.nth
+        self.data = bytearray()
+        self.anywhere = 0  # marks counted without telling quoted text apart: never fewer than the real ones
+        self.scanned = 0  # the real marks are counted up to here,
+        self.quoted = False  # where quoted text is open or not,
+        self.marks = 0
+        self.end: int | None = None  # and the kept text ends here once mark number nth is found
+
+    def write(self, chunk) -> int:
+        start = len(self.data)
+        self.data += chunk
+        mark = self.layout.mark
+        self.anywhere += self.data.count(mark, max(0, start - len(mark) + 1))
+        # Telling quoted text apart costs Python work per row: done only once the cap is near.
+        if self.end is None and self.anywhere >= self.nth:
+            self._scan()
+        if self.end is not None and len(self.data) > self.end:
+            raise _Enough
+        return len(chunk)
+
+    def flush(self) -> None:  # the serializer calls it
+        pass
+
+    def _scan(self) -> None:
+        mark, quoting = self.layout.mark, self.layout.quoting
+        end = len(self.data)
+        # Leave for the next write a mark that may go on in it, and a JSON escape (\" or \\) too.
+        held = self.data.rfind(mark[:1], max(self.scanned, end - len(mark) + 1), end)
+        if held != -1:
+            end = held
+        while quoting == "json" and end > self.scanned and self.data[end - 1] == ord("\\"):
+            end -= 1
+        text = self.data[self.scanned:end]
+        if quoting == "json":  # blanked, not removed, so that positions stay
+            text = text.replace(b"\\\\", b"  ").replace(b'\\"', b"  ")
+        counted = 0
+        at = text.find(mark)
+        while at != -1:
+            if quoting:
+                self.quoted ^= text.count(b'"', counted, at) % 2 == 1
+                counted = at
+            if not self.quoted:
+                self.marks += 1
+                if self.marks == self.nth:
+                    self.end = self.scanned + at + (len(mark) if self.layout.after else 0)
+                    return
+            at = text.find(mark, at + len(mark))
+        if quoting:
+            self.quoted ^= text.count(b'"', counted) % 2 == 1
+        self.scanned = end
+
+    def answer(self) -> tuple[bytes, bool]:
+        if self.end is not None and len(self.data) > self.end:
+            return bytes(self.data[:self.end]) + self.layout.close, True
+        return bytes(self.data), False
 
 
-def _csv_term(term) -> str:
-    if term is None:
-        return ""
-    kind = _kind(term)
-    if kind == "BlankNode":
-        return "_:" + term.value
-    if kind in ("NamedNode", "Literal"):
-        return term.value
-    return str(term)
-
-
-def _tsv_term(term) -> str:
-    if term is None:
-        return ""
-    return str(term).replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def write_solutions(variables: list[str], rows: list[tuple], fmt: str) -> bytes:
-    """SELECT results (``rows`` of pyoxigraph terms or None) in a SPARQL results format."""
-    if fmt == "json":
-        bindings = [{v: _json_term(t) for v, t in zip(variables, row) if t is not None} for row in rows]
-        return json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}},
-                          ensure_ascii=False).encode("utf-8")
-    if fmt == "xml":
-        out = ['<?xml version="1.0" encoding="UTF-8"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">',
-               "<head>" + "".join(f"<variable name={quoteattr(v)}/>" for v in variables) + "</head>", "<results>"]
-        for row in rows:
-            out.append("<result>" + "".join(f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
-                                            for v, t in zip(variables, row) if t is not None) + "</result>")
-        out.append("</results>\n</sparql>\n")
-        return "\n".join(out).encode("utf-8")
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(variables)
-        writer.writerows([_csv_term(t) for t in row] for row in rows)
-        return buffer.getvalue().encode("utf-8")
-    if fmt == "tsv":
-        lines = ["\t".join("?" + v for v in variables)]
-        lines += ["\t".join(_tsv_term(t) for t in row) for row in rows]
-        return ("\n".join(lines) + "\n").encode("utf-8")
-    raise ValueError(f"unknown results format {fmt!r}")
+def capped_solutions(serialize, fmt: str, max_rows: int) -> tuple[bytes, bool]:
+    """What ``serialize(file)`` writes (Oxigraph's ``QuerySolutions.serialize`` in the
+    results format ``fmt``) cut after ``max_rows`` rows, and whether it was cut."""
+    sink = _RowCut(fmt, max_rows)
+    try:
+        serialize(sink)
+    except _Enough:
+        pass
+    return sink.answer()
 
 
 def write_boolean(answer: bool, fmt: str) -> bytes:
