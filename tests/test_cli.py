@@ -82,6 +82,17 @@ def test_query_from_file_and_stdin(capsys, cache_dir, tmp_path, monkeypatch):
     assert (code, out.split()) == (0, ["n", "5"])
 
 
+def test_query_csv_quotes_an_iri_holding_a_comma(capsys, cache_dir, tmp_path):
+    """Oxigraph's CSV writer leaves such an IRI unquoted; that answer goes through rdflib instead."""
+    path = tmp_path / "comma.rq"
+    path.write_text('SELECT ?iri ?n WHERE { VALUES ?n { 1 2 } BIND(IRI(CONCAT("https://example.org/a,b?n=", STR(?n))) '
+                    "AS ?iri) } ORDER BY ?n")
+    code, out, _ = run_cli(capsys, cache_dir, "query", str(path), "--format", "csv")
+    assert code == 0
+    assert list(csv.reader(io.StringIO(out, newline=""))) == [
+        ["iri", "n"], ["https://example.org/a,b?n=1", "1"], ["https://example.org/a,b?n=2", "2"]]
+
+
 def test_query_writes_output_file(capsys, cache_dir, tmp_path):
     target = tmp_path / "out" / "timeline.csv"
     code, out, _ = run_cli(capsys, cache_dir, "query", "cq07-timeline", "--format", "csv", "-o", str(target))
