@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import time
 
 import pytest
 
 from welfare_kg import bench, queries
 from welfare_kg.cli import main
+from welfare_kg.errors import UsageError
 
 
 def test_bench_writes_json_with_one_row_per_catalogue_query(tmp_path, monkeypatch, capsys):
@@ -43,10 +46,102 @@ def test_bench_writes_json_with_one_row_per_catalogue_query(tmp_path, monkeypatc
     assert rows["validate"]["ours_peak_rss_mb"] > 0 and result["conforms"]["ours"] is True
     rechecked = re.search(r"the (\d+) re-checked resources", rows["validate-changed"]["summary"])
     assert rechecked and 1 <= int(rechecked.group(1)) < 20, "the changed project and what reaches it, not all 20"
-    assert "cq01-projects" in capsys.readouterr().out
+    assert rows["validate"]["rdflib_peak_rss_mb"] > 0 and result["conforms"]["rdflib"] is True
+    printed = capsys.readouterr()
+    assert "cq01-projects" in printed.out and f"bench wall time {result['total_s']:.1f} s" in printed.out
+    phases = result["phases"]
+    assert {"ours: build", "ours: queries", "ours: validate", "rdflib: load", "rdflib: queries",
+            "rdflib: validate", "rdflib: export", "other"} <= set(phases)
+    assert all(f"{name}: " in printed.err for name in phases if name != "other"), "each phase logged as it ends"
+    assert 0 <= phases["other"] < result["total_s"] / 4, "the phases account for the run"
+    assert 0 <= result["machine"]["cpu_steal_share"] < 1  # Linux: /proc/stat is there
+    assert f"CPU steal during the run {result['machine']['cpu_steal_share']:.1%}" in printed.out
     served = rows["second-process-server"]
     assert served["ours_s"] > 0 and served["rdflib_s"] is None and served["ratio"] is None
     assert "serve --in-memory" in served["note"]
     assert len(servers) == 1
     with pytest.raises(ProcessLookupError):  # serve and its query workers (its process group) are gone
         os.killpg(servers[0], 0)
+
+
+def _busy_in_c(seconds: float):
+    """A task of about ``seconds`` in one C call: ``sum`` over a range never returns to the
+    interpreter, so a signal handler cannot run until it ends (as in Oxigraph's Rust code)."""
+    start = time.perf_counter()
+    sum(range(10 ** 7))
+    n = int(seconds / (time.perf_counter() - start) * 10 ** 7)
+    return lambda: sum(range(n))
+
+
+def _swallowing(seconds: float):
+    """A task that catches every Exception, as rdflib's Turtle serializer does around each
+    prefix lookup: the alarm's exception is lost and the task runs on."""
+    def task():
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                time.sleep(0.01)
+            except Exception:  # noqa: BLE001, S110 - the point of the task
+                pass
+        return "finished"
+    return task
+
+
+def _under_alarm(task, cap: float) -> float:
+    """The old cap (SIGALRM raising in the main thread): seconds until the task gave way."""
+    class Capped(Exception):
+        pass
+
+    def alarm(signum, frame):
+        raise Capped()
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, cap)
+    start = time.perf_counter()
+    try:
+        task()
+    except Capped:
+        pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    return time.perf_counter() - start
+
+
+@pytest.mark.parametrize("make_task", [_busy_in_c, _swallowing], ids=["busy-in-c", "swallows-exceptions"])
+def test_a_task_deaf_to_sigalrm_is_stopped_at_its_cap(make_task):
+    cap, margin = 0.25, 0.75
+    task = make_task(2.0)
+    assert _under_alarm(task, cap) > cap + margin, "the old SIGALRM cap lets it run its course"
+    start = time.perf_counter()
+    results, _ = bench.timed_in_child(lambda n: task(), cap)
+    assert results == [] and time.perf_counter() - start < cap + margin
+    with pytest.raises(ChildProcessError):  # the forked copy was killed and reaped, not left running
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_the_cap_holds_for_each_run_and_the_first_capped_run_ends_them():
+    def run(n):
+        time.sleep(0.2 if n < 3 else 30)
+        return "a\nb\n"
+
+    start = time.perf_counter()
+    results, rss_mb = bench.timed_in_child(run, 0.5, runs=5, keep=lambda text: text.count("\n"))
+    assert time.perf_counter() - start < 0.6 + 0.5 + 1.0  # three runs, the capped one, a margin
+    assert len(results) == 3, "0.6 s in all, but no run over 0.5 s; then the fourth capped"
+    assert all(0.2 <= seconds < 0.5 and value == 2 for seconds, value in results) and rss_mb > 0
+
+
+def test_an_error_in_the_forked_copy_is_raised():
+    with pytest.raises(UsageError, match="ZeroDivisionError"):
+        bench.timed_in_child(lambda n: 1 / 0, 10.0)
+
+
+def test_cpu_steal_share_is_the_eighth_field_over_the_first_eight():
+    before = "cpu  100 0 50 800 10 0 0 40 0 0\ncpu0 50 0 25 400 5 0 0 20 0 0\nintr 1\n"
+    after = "cpu  200 0 70 1500 10 0 0 120 30 0\ncpu0 100 0 35 750 5 0 0 60 15 0\nintr 2\n"
+    # 80 stolen of 100 + 20 + 700 + 80 = 900; the 30 of guest time are within user time already
+    assert bench.cpu_steal_share(before, after) == pytest.approx(80 / 900)
+    assert bench.cpu_steal_share(None, after) is None  # no /proc/stat
+    assert bench.cpu_steal_share("cpu  1 2 3 4\n", "cpu  2 3 4 5\n") is None  # a kernel without steal time
+    assert bench.cpu_steal_share(before, before) is None  # no time passed

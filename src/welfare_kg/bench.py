@@ -6,10 +6,20 @@ texts with the same VALUES bindings (:func:`queries.with_bindings`). A query is 
 its answer is CSV text (:func:`queries.run_csv`). Ours builds the on-disk store (``build``),
 then runs the catalogue on an in-memory copy of the files (``load-in-memory``), as
 ``welfare-kg queries --run`` does; rdflib's load is both. Each side runs in its own child
-process, so its peak RSS (``ru_maxrss``) is its own. rdflib's SPARQL engine, pySHACL and
-rdflib's serializers are pure Python, so a per-task time cap (``SIGALRM``) stops a run that
-would not finish; such a task is recorded as capped (``null`` seconds and a note), never as a
-number.
+process, so its peak RSS (``ru_maxrss``) is its own.
+
+Every capped task (each query's runs on either side, rdflib's validation and export) runs in
+a forked copy of its side's process (:func:`timed_in_child`), killed when a run reaches the
+cap, so a cap holds whatever the task is doing. A ``SIGALRM`` in the process itself did not:
+Python handles it only between bytecodes, so Oxigraph's Rust code ran on (a 0.5 s alarm
+during an ``ORDER BY`` was handled after 82 s), and rdflib's Turtle serializer, which catches
+every ``Exception`` while it looks up prefixes, now and then swallowed it (3 caps of 15 at
+1,000 projects; 163 s under a 60 s cap at 100,000). A capped task is recorded as such
+(``null`` seconds and a note), never as a number. The copy times the work alone, not the
+fork. A side's peak RSS over load and queries is the larger of its process's and of its
+query copies' (each holds the loaded data plus what its query added); rdflib's validation
+and export report their copy's own, which also holds the loaded dataset besides the union
+graph they work on.
 
 Validation, export and the "second process" are timed as what a user waits for: a fresh
 ``welfare-kg`` process on the already built store (ours, with its own peak RSS), against the
@@ -19,15 +29,22 @@ update plus the re-check; rdflib has nothing incremental to compare it with.
 ``second-process-server`` is the second process's query sent by a fresh ``welfare-kg query
 --endpoint`` process to ``welfare-kg serve --in-memory``, started by the bench beforehand:
 what a user with a running server waits for; nothing in rdflib to compare it with.
+
+The report also gives the wall time of each phase of the run (``phases``, summing to
+``total_s`` with ``other``: process starts, clean-up) and the share of CPU time the hypervisor
+stole during the run (``machine.cpu_steal_share``): on a shared virtual machine every figure
+is inflated by about that share.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
 import re
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -46,40 +63,138 @@ from .errors import UsageError
 SECOND_PROCESS_QUERY = ("cq05-active-in-year", {"year": "2010"})
 SERVE_START_CAP = 600.0  # seconds serve may take to load the graph into its query workers
 YEARS = ("2006", "2010", "2015", "2020")
+PHASE_MARK = "bench-phase\t"  # a side process's phase lines on its stderr, among whatever else is there
 
 
-class Capped(Exception):
-    pass
+def timed(function):
+    """(seconds, value)."""
+    start = time.perf_counter()
+    value = function()
+    return time.perf_counter() - start, value
+
+
+def timed_in_child(function, cap: float | None, *, runs: int = 1,
+                   keep=lambda value: value) -> tuple[list[tuple[float, object]], float]:
+    """``function(0)`` … ``function(runs - 1)`` one after the other in a forked copy of this
+    process, killed once a run has taken ``cap`` seconds: (seconds, ``keep(value)``) of each run
+    that finished, fewer than ``runs`` when one was capped; and the copy's peak RSS in MB.
+
+    The copy shares the loaded data copy-on-write, so nothing is loaded again, and SIGKILL
+    stops it wherever it is, in C or Rust code or in a ``try`` that catches everything. The
+    seconds are the copy's own around ``function`` (neither the fork nor ``keep`` counts); the
+    cap counts from the end of the previous run. The runs share a copy because a copy's first
+    run pays for its first writes to the shared pages (at 1,000 projects Oxigraph's cq10 took
+    2.4 ms instead of 0.6, cq06 14 ms instead of 5.5), which the next runs do not. Only the
+    seconds and ``keep(value)`` (JSON-able, small) come back, a line per run through a pipe.
+    The peak RSS counts the inherited pages the copy holds, as the same work in the side's
+    process would.
+    """
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        _run_forked(function, runs, keep, read, write)  # never returns
+    os.close(write)
+    capped = True  # until the copy is seen to end
+    try:
+        lines, capped = _lines_within(read, cap)
+    finally:
+        os.close(read)
+        if capped:  # or the bench itself interrupted
+            os.kill(pid, signal.SIGKILL)
+        _, status, usage = os.wait4(pid, 0)  # wait4: this copy's own peak RSS
+    answers = [json.loads(line) for line in lines[1:]]  # the first line says the copy started
+    failed = [answer["error"] for answer in answers if "error" in answer]
+    if failed:
+        raise UsageError(f"bench: a timed task failed: {failed[0]}")
+    if not capped and len(answers) < runs:
+        raise UsageError(f"bench: a timed task ended without an answer "
+                         f"(exit status {os.waitstatus_to_exitcode(status)})")
+    return [(answer["seconds"], answer["value"]) for answer in answers], usage.ru_maxrss / 1024
+
+
+def _run_forked(function, runs: int, keep, read: int, write: int) -> None:
+    """The forked copy's side of :func:`timed_in_child`: a start line, then a JSON line per run."""
+    status = 1
+    try:
+        os.close(read)
+        pipe = os.fdopen(write, "w", encoding="utf-8", buffering=1)  # each line sent as it ends
+        try:
+            # The loaded data out of the collector's reach: a full collection would copy every
+            # page of it (twice the memory). rdflib is thus spared such collections, which would
+            # now and then slow a task in one long process.
+            gc.freeze()
+            pipe.write("started\n")
+            for n in range(runs):
+                start = time.perf_counter()
+                value = function(n)
+                seconds = time.perf_counter() - start
+                pipe.write(json.dumps({"seconds": seconds, "value": keep(value)}) + "\n")
+            status = 0
+        except BaseException as error:  # noqa: BLE001 - reported to the parent, whatever it is
+            pipe.write(json.dumps({"error": f"{type(error).__name__}: {error}"}) + "\n")
+    finally:
+        # Never back into the caller's code; no buffers flushed twice, no exit handlers (the
+        # ours side's RocksDB pool threads, idle since its build, are not in the copy).
+        os._exit(status)
+
+
+def _lines_within(fd: int, cap: float | None) -> tuple[list[bytes], bool]:
+    """The lines read from ``fd`` until it closes, and False; or those so far and True once
+    ``cap`` seconds have passed without a new line (counted from the first)."""
+    lines: list[bytes] = []
+    pending = b""
+    deadline = None
+    while True:
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not select.select([fd], [], [], wait)[0]:
+            return lines, True
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return lines, False
+        *complete, pending = (pending + chunk).split(b"\n")
+        lines += complete
+        if complete and cap:
+            deadline = time.monotonic() + cap
+
+
+def _once_in_child(function, cap: float | None) -> tuple[float | None, object, float | None]:
+    """(seconds, value, peak RSS in MB) of ``function()`` in a forked copy; all None when capped."""
+    results, rss_mb = timed_in_child(lambda n: function(), cap)
+    return (*results[0], rss_mb) if results else (None, None, None)
 
 
 @contextmanager
-def time_cap(seconds: float | None):
-    """Raise :class:`Capped` in the main thread once ``seconds`` have passed (pure-Python work only)."""
-    if not seconds:
-        yield
-        return
-
-    def _alarm(signum, frame):
-        raise Capped()
-
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def timed(function, cap: float | None = None):
-    """(seconds, value) or (None, None) when the cap was hit."""
+def phase(phases: dict, name: str, log):
+    """Record the block's wall time as ``phases[name]`` and log it."""
     start = time.perf_counter()
+    yield
+    phases[name] = time.perf_counter() - start
+    log(f"{name}: {phases[name]:.1f} s")
+
+
+def read_proc_stat() -> str | None:
     try:
-        with time_cap(cap):
-            value = function()
-    except Capped:
-        return None, None
-    return time.perf_counter() - start, value
+        return Path("/proc/stat").read_text(encoding="ascii")
+    except OSError:  # not Linux
+        return None
+
+
+def cpu_steal_share(before: str | None, after: str | None) -> float | None:
+    """Share of CPU time the hypervisor stole between two readings of ``/proc/stat``: the
+    change of the eighth number of the ``cpu`` line over that of the first eight (the ninth
+    and tenth, guest time, are counted within the first two already). None when unknown."""
+    if before is None or after is None:
+        return None
+    first, last = _cpu_times(before), _cpu_times(after)
+    if len(first) < 8 or len(last) < 8:
+        return None
+    total = sum(last[:8]) - sum(first[:8])
+    return (last[7] - first[7]) / total if total > 0 else None
+
+
+def _cpu_times(text: str) -> list[int]:
+    line = next((line for line in text.splitlines() if line.startswith("cpu ")), "cpu")
+    return [int(value) for value in line.split()[1:]]
 
 
 def parameter_sets(query: queries.CatalogueQuery, organisations: list[str]) -> list[dict[str, str]]:
@@ -106,16 +221,19 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-def run_side(side: str, files: list[Path], *, repeat: int, cap: float | None,
-             validate_cap: float | None, organisations: list[str] | None, work_dir: Path) -> dict:
+def run_side(side: str, files: list[Path], *, repeat: int, cap: float | None, validate_cap: float | None,
+             organisations: list[str] | None, work_dir: Path, log=lambda message: None) -> dict:
     """Load and query on one side (rdflib: validate and export too); seconds, None = capped."""
-    figures: dict = {"side": side, "queries": {}}
+    figures: dict = {"side": side, "queries": {}, "phases": {}}
+    phases = figures["phases"]
     organisations = list(organisations) if organisations is not None else None
     if side == "ours":
         cache = work_dir / "ours-cache"
-        figures["build"], _ = timed(lambda: store.build_store(cache, files=files, force=True))
-        # The catalogue runs on an in-memory copy, as `welfare-kg queries --run` does.
-        figures["load"], dataset = timed(lambda: store.open_memory_dataset(files))
+        with phase(phases, "ours: build", log):
+            figures["build"], _ = timed(lambda: store.build_store(cache, files=files, force=True))
+        with phase(phases, "ours: load-in-memory", log):
+            # The catalogue runs on an in-memory copy, as `welfare-kg queries --run` does.
+            figures["load"], dataset = timed(lambda: store.open_memory_dataset(files))
         if organisations is None:
             organisations = busiest_leads(dataset) + ["https://w3id.org/welfare-kg/id/organisation/mops-gdynia"]
         figures["triples"] = len(store.oxigraph(dataset))
@@ -131,35 +249,42 @@ def run_side(side: str, files: list[Path], *, repeat: int, cap: float | None,
             bind_prefixes(data)
             return data
 
-        figures["build"], dataset = timed(load)
+        with phase(phases, "rdflib: load", log):
+            figures["build"], dataset = timed(load)
         figures["load"] = figures["build"]
-        figures["triples"] = sum(1 for _ in dataset.quads())
-    for item in queries.catalogue():
-        params = parameter_sets(item, organisations)
-        runs: list[float] = []
-        rows = None
-        capped = False
-        for n in range(repeat):
-            seconds, csv = timed(lambda: queries.run_csv(dataset, item, params[n % len(params)]), cap)
-            if seconds is None:
-                capped = True
-                break
-            runs.append(seconds)
-            rows = csv.count("\n") - 1 if rows is None else rows
-        figures["queries"][item.name] = {
-            "p50": statistics.median(runs) if runs and not capped else None,
-            "p95": _percentile(runs, 0.95) if runs and not capped else None,
-            "runs": len(runs), "rows_first": rows, "capped": capped}
+    dataset.query("ASK {}")  # rdflib imports its SPARQL engine here once, not in every forked run
+    with phase(phases, f"{side}: queries", log):
+        for item in queries.catalogue():
+            figures["queries"][item.name] = _query_figures(dataset, item, parameter_sets(item, organisations),
+                                                           repeat=repeat, cap=cap)
+    # Its own or a query copy's, whichever was larger (a copy holds the loaded data and its query's).
+    figures["peak_rss_mb"] = max(resource.getrusage(who).ru_maxrss
+                                 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
     if side == "rdflib":
         from .validate import validate_graph
 
-        union = _rdflib_union(dataset)
-        figures["validate"], figures["conforms"] = timed(
-            lambda: validate_graph(union, engine="pyshacl").conforms, validate_cap)
-        figures["export"], _ = timed(lambda: len(union.serialize(format="turtle", encoding="utf-8")), validate_cap)
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        with phase(phases, "rdflib: union graph for validation and export", log):
+            union = _rdflib_union(dataset)
+        with phase(phases, "rdflib: validate", log):
+            figures["validate"], figures["conforms"], figures["validate_rss_mb"] = _once_in_child(
+                lambda: validate_graph(union, engine="pyshacl").conforms, validate_cap)
+        with phase(phases, "rdflib: export", log):
+            figures["export"], _, figures["export_rss_mb"] = _once_in_child(
+                lambda: len(union.serialize(format="turtle", encoding="utf-8")), validate_cap)
     figures["organisations"] = organisations
     return figures
+
+
+def _query_figures(dataset, item: queries.CatalogueQuery, params: list[dict[str, str]], *, repeat: int,
+                   cap: float | None) -> dict:
+    """p50 and p95 of ``repeat`` runs cycling through ``params``; the first capped run ends them."""
+    results, _ = timed_in_child(lambda n: queries.run_csv(dataset, item, params[n % len(params)]), cap,
+                                runs=repeat, keep=lambda csv: csv.count("\n") - 1)
+    runs = [seconds for seconds, _ in results]
+    capped = len(results) < repeat
+    return {"p50": None if capped else statistics.median(runs),
+            "p95": None if capped else _percentile(runs, 0.95),
+            "runs": len(runs), "rows_first": results[0][1] if results else None, "capped": capped}
 
 
 def _rdflib_union(dataset):
@@ -172,9 +297,11 @@ def _rdflib_union(dataset):
 
 
 def welfare_kg(arguments: list[str], work_dir: Path, cap: float | None) -> dict:
-    """Run ``welfare-kg`` in a fresh process: seconds (None if capped), its own peak RSS, exit
-    code and the last line it printed. Output goes to files, so a full pipe never stalls it."""
-    command = [sys.executable, "-m", "welfare_kg.cli", "--cache-dir", str(work_dir / "ours-cache"), *arguments]
+    """Run ``welfare-kg`` in a fresh process, started as the installed command starts (under
+    jemalloc where it is installed): seconds (None if capped), its own peak RSS, exit code and
+    the last line it printed. Output goes to files, so a full pipe never stalls it."""
+    command = [sys.executable, "-m", "welfare_kg.launcher", "--cache-dir", str(work_dir / "ours-cache"),
+               *arguments]
     with tempfile.TemporaryFile() as output, tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=output, stderr=errors)
@@ -240,7 +367,7 @@ def serving(data: Path, work_dir: Path, cap: float | None):
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     limit = cap or SERVE_START_CAP  # serve's time limit per query: the bench's cap, if there is one
-    command = [sys.executable, "-m", "welfare_kg.cli", "--cache-dir", str(work_dir / "ours-cache"), "serve",
+    command = [sys.executable, "-m", "welfare_kg.launcher", "--cache-dir", str(work_dir / "ours-cache"), "serve",
                "--data", str(data), "--in-memory", "--port", str(port),
                "--timeout", f"{limit:g}", "--max-rows", str(10 ** 9)]  # never a cut answer
     with tempfile.TemporaryFile() as log:
@@ -323,14 +450,23 @@ def _rdflib_query(data: str, name: str, params: str) -> int:
     return len(list(graph.query(text)))
 
 
-def _child(side: str, files: list[Path], options: dict, work_dir: Path) -> dict:
-    """Run one side in a child process, so its peak memory is its own."""
+def _child(side: str, files: list[Path], options: dict, work_dir: Path, log) -> dict:
+    """Run one side in a child process, so its peak memory is its own; its phases are logged
+    as they end. Its figures come through a file, so its stderr can be read meanwhile."""
     command = [sys.executable, "-m", "welfare_kg.bench", "_side", side, json.dumps(
         {"files": [str(f) for f in files], "work_dir": str(work_dir), **options})]
-    done = subprocess.run(command, check=False, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise UsageError(f"bench: the {side} side failed: {done.stderr.strip().splitlines()[-1:]}")
-    return json.loads(done.stdout)
+    with tempfile.TemporaryFile() as output:
+        child = subprocess.Popen(command, stdout=output, stderr=subprocess.PIPE, text=True)
+        complaint = ""
+        for line in child.stderr:
+            if line.startswith(PHASE_MARK):
+                log(line[len(PHASE_MARK):].rstrip("\n"))
+            elif line.strip():
+                complaint = line.strip()
+        if child.wait() != 0:
+            raise UsageError(f"bench: the {side} side failed: {complaint}")
+        output.seek(0)
+        return json.loads(output.read())
 
 
 def run(*, projects: int = 2000, seed: int = 0, repeat: int = 3, cap: float = 10.0,
@@ -339,33 +475,42 @@ def run(*, projects: int = 2000, seed: int = 0, repeat: int = 3, cap: float = 10
     """Generate (unless ``data`` is given), run both sides, and return the JSON-ready report."""
     log = log or (lambda message: None)
     given = data is not None
+    start, stat = time.perf_counter(), read_proc_stat()
+    phases: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="welfare-kg-bench-", dir=work_dir) as temporary:
         work = Path(temporary)
         if data is None:
             data = work / "data" / f"synthetic-{projects}-{seed}"
-            seconds, _ = timed(lambda: generate.write_folder(data, projects=projects, seed=seed))
-            log(f"generated {data.name}/ in {seconds:.1f} s")
+            with phase(phases, "generate", log):
+                generate.write_folder(data, projects=projects, seed=seed)
         else:
-            data = working_copy(data, work / "data")
+            with phase(phases, "link the given data", log):
+                data = working_copy(data, work / "data")
         files = resources.source_files() + resources.data_files(data)
         options = {"repeat": repeat, "cap": cap, "validate_cap": validate_cap}
-        log("ours: build and queries …")
-        ours = _child("ours", files, options, work)
-        log("ours: second query process, validation, export, one project changed …")
-        ours["second"] = second_process("ours", data, work, cap)
-        log("ours: the same query by a fresh process from serve --in-memory …")
-        ours["second_server"], ours["second_server_failure"] = second_process_server(data, work, cap)
-        ours["validate"] = welfare_kg(["validate", "--data", str(data)], work, validate_cap)
-        ours["export"] = welfare_kg(["export", "--data", str(data), "-o", str(work / "export.ttl")], work,
-                                    validate_cap)
-        change_one_budget(data)
-        ours["changed"] = welfare_kg(["validate", "--changed", "--data", str(data)], work, validate_cap)
-        log("rdflib: load, queries, validation, export …")
+        ours = _child("ours", files, options, work, log)
+        phases.update(ours.pop("phases"))
+        with phase(phases, "ours: second query process", log):
+            ours["second"] = second_process("ours", data, work, cap)
+        with phase(phases, "ours: serve --in-memory start and one query", log):
+            ours["second_server"], ours["second_server_failure"] = second_process_server(data, work, cap)
+        with phase(phases, "ours: validate", log):
+            ours["validate"] = welfare_kg(["validate", "--data", str(data)], work, validate_cap)
+        with phase(phases, "ours: export", log):
+            ours["export"] = welfare_kg(["export", "--data", str(data), "-o", str(work / "export.ttl")], work,
+                                        validate_cap)
+        with phase(phases, "ours: one project changed, validate --changed", log):
+            change_one_budget(data)
+            ours["changed"] = welfare_kg(["validate", "--changed", "--data", str(data)], work, validate_cap)
         options["organisations"] = ours["organisations"]
-        theirs = _child("rdflib", files, options, work)
-        theirs["second"] = second_process("rdflib", data, work, cap)
+        theirs = _child("rdflib", files, options, work, log)
+        phases.update(theirs.pop("phases"))
+        with phase(phases, "rdflib: second query process", log):
+            theirs["second"] = second_process("rdflib", data, work, cap)
+    total = time.perf_counter() - start
+    phases["other"] = total - sum(phases.values())  # side processes' start and end, clean-up
     return report(ours, theirs, cap=cap, validate_cap=validate_cap, projects=None if given else projects,
-                  repeat=repeat)
+                  repeat=repeat, phases=phases, total=total, steal=cpu_steal_share(stat, read_proc_stat()))
 
 
 def _row(task: str, ours: float | None, theirs: float | None, note: str | None = None, **extra) -> dict:
@@ -381,7 +526,8 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def report(ours: dict, theirs: dict, *, cap, validate_cap, projects, repeat) -> dict:
+def report(ours: dict, theirs: dict, *, cap, validate_cap, projects, repeat, phases: dict[str, float],
+           total: float, steal: float | None) -> dict:
     def capped(seconds, side: str, limit) -> str | None:
         return f"{side} > {limit:g} s (capped)" if seconds is None else None
 
@@ -405,7 +551,8 @@ def report(ours: dict, theirs: dict, *, cap, validate_cap, projects, repeat) -> 
     rows.append(_row("validate", validate["seconds"], theirs["validate"],
                      capped(validate["seconds"], "ours", validate_cap) or
                      capped(theirs["validate"], "rdflib", validate_cap),
-                     ours_peak_rss_mb=_round(validate["rss_mb"])))
+                     ours_peak_rss_mb=_round(validate["rss_mb"]),
+                     rdflib_peak_rss_mb=_round(theirs["validate_rss_mb"])))
     rows.append(_row("validate-changed", changed["seconds"], None,
                      "after one project's budget changed: store update and re-check; nothing to compare in rdflib",
                      ours_peak_rss_mb=_round(changed["rss_mb"]), compared=False,
@@ -413,7 +560,8 @@ def report(ours: dict, theirs: dict, *, cap, validate_cap, projects, repeat) -> 
     rows.append(_row("export-turtle", export_["seconds"], theirs["export"],
                      capped(export_["seconds"], "ours", validate_cap) or
                      capped(theirs["export"], "rdflib", validate_cap),
-                     ours_peak_rss_mb=_round(export_["rss_mb"])))
+                     ours_peak_rss_mb=_round(export_["rss_mb"]),
+                     rdflib_peak_rss_mb=_round(theirs["export_rss_mb"])))
     rows.append(_row("second-query-process", ours["second"], theirs["second"],
                      capped(ours["second"], "ours", cap) or capped(theirs["second"], "rdflib", cap)))
     rows.append(_row("second-process-server", ours["second_server"], None,
@@ -429,8 +577,11 @@ def report(ours: dict, theirs: dict, *, cap, validate_cap, projects, repeat) -> 
         "peak_rss_mb": {"ours": round(ours["peak_rss_mb"]), "rdflib": round(theirs["peak_rss_mb"])},
         "conforms": {"ours": validate["exit"] == 0 if validate["exit"] is not None else None,
                      "rdflib": theirs["conforms"]},
+        "total_s": round(total, 1),
+        "phases": {name: round(seconds, 2) for name, seconds in phases.items()},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()},
+                    "python": platform.python_version(),
+                    "cpu_steal_share": None if steal is None else round(steal, 4)},
     }
 
 
@@ -439,18 +590,22 @@ def format_table(result: dict) -> str:
         return "capped" if value is None else f"{value:.4f}" if value < 10 else f"{value:.1f}"
 
     projects = "given data" if result["projects"] is None else f"{result['projects']} projects"
-    lines = [f"{result['triples']} triples, {projects}, "
-             f"{result['machine']['cpus']} CPUs ({result['machine']['platform']})",
+    machine = result["machine"]
+    steal = "not known" if machine["cpu_steal_share"] is None else f"{machine['cpu_steal_share']:.1%}"
+    lines = [f"{result['triples']} triples, {projects}, {machine['cpus']} CPUs ({machine['platform']}), "
+             f"CPU steal during the run {steal}",
              f"{'task':28s} {'ours s':>10s} {'rdflib s':>10s} {'ratio':>8s}"]
     for row in result["rows"]:
         ratio = "" if row["ratio"] is None else f"{row['ratio']:.1f}x"
         theirs = cell(row["rdflib_s"]) if row.get("compared", True) else "-"
-        notes = [f"ours peak RSS {row['ours_peak_rss_mb']:.0f} MB"] if row.get("ours_peak_rss_mb") else []
+        notes = [f"{side} peak RSS {row[f'{side}_peak_rss_mb']:.0f} MB"
+                 for side in ("ours", "rdflib") if row.get(f"{side}_peak_rss_mb")]
         notes += [row["note"]] if row.get("note") else []
         lines.append(f"{row['task']:28s} {cell(row['ours_s']):>10s} {theirs:>10s} {ratio:>8s}"
                      + (f"  {'; '.join(notes)}" if notes else ""))
     rss = result["peak_rss_mb"]
     lines.append(f"{'peak RSS (MB), load+queries':28s} {rss['ours']:>10d} {rss['rdflib']:>10d}")
+    lines.append(f"bench wall time {result['total_s']:.1f} s")
     return "\n".join(lines) + "\n"
 
 
@@ -461,7 +616,8 @@ def _main(argv: list[str]) -> int:
         files = [Path(f) for f in options["files"]]
         figures = run_side(side, files, repeat=options["repeat"], cap=options["cap"],
                            validate_cap=options["validate_cap"], organisations=options.get("organisations"),
-                           work_dir=Path(options["work_dir"]))
+                           work_dir=Path(options["work_dir"]),
+                           log=lambda message: print(PHASE_MARK + message, file=sys.stderr, flush=True))
         json.dump(figures, sys.stdout)
         return 0
     if command == "_rdflib-query":
