@@ -5,8 +5,10 @@ per synthetic source document, see :mod:`welfare_kg.generate`) and the same cata
 texts with the same VALUES bindings (:func:`queries.with_bindings`). A query is timed until
 its answer is CSV text (:func:`queries.run_csv`). Ours builds the on-disk store (``build``),
 then runs the catalogue on an in-memory copy of the files (``load-in-memory``), as
-``welfare-kg queries --run`` does; rdflib's load is both. Each side runs in its own child
-process, so its peak RSS (``ru_maxrss``) is its own.
+``welfare-kg queries --run`` does; rdflib's load is both, every file parsed into one
+``Graph`` (its default in-memory store: no catalogue query names a graph, and validation and
+export need no union made first). Each side runs in its own child process, so its peak RSS
+(``ru_maxrss``) is its own.
 
 Every capped task (each query's runs on either side, rdflib's validation and export) runs in
 a forked copy of its side's process (:func:`timed_in_child`), killed when a run reaches the
@@ -18,8 +20,7 @@ every ``Exception`` while it looks up prefixes, now and then swallowed it (3 cap
 (``null`` seconds and a note), never as a number. The copy times the work alone, not the
 fork. A side's peak RSS over load and queries is the larger of its process's and of its
 query copies' (each holds the loaded data plus what its query added); rdflib's validation
-and export report their copy's own, which also holds the loaded dataset besides the union
-graph they work on.
+and export report their copy's own.
 
 Validation, export and the "second process" are timed as what a user waits for: a fresh
 ``welfare-kg`` process on the already built store (ours, with its own peak RSS), against the
@@ -238,14 +239,14 @@ def run_side(side: str, files: list[Path], *, repeat: int, cap: float | None, va
             organisations = busiest_leads(dataset) + ["https://w3id.org/welfare-kg/id/organisation/mops-gdynia"]
         figures["triples"] = len(store.oxigraph(dataset))
     else:
-        from rdflib import Dataset
+        from rdflib import Graph
 
         from .namespaces import bind_prefixes
 
         def load():
-            data = Dataset(default_union=True)
+            data = Graph()
             for path in files:
-                data.graph(store.named_graph_for(path)).parse(path, format="nt" if path.suffix == ".nt" else "turtle")
+                data.parse(path, format="nt" if path.suffix == ".nt" else "turtle")
             bind_prefixes(data)
             return data
 
@@ -263,14 +264,12 @@ def run_side(side: str, files: list[Path], *, repeat: int, cap: float | None, va
     if side == "rdflib":
         from .validate import validate_graph
 
-        with phase(phases, "rdflib: union graph for validation and export", log):
-            union = _rdflib_union(dataset)
         with phase(phases, "rdflib: validate", log):
             figures["validate"], figures["conforms"], figures["validate_rss_mb"] = _once_in_child(
-                lambda: validate_graph(union, engine="pyshacl").conforms, validate_cap)
+                lambda: validate_graph(dataset, engine="pyshacl").conforms, validate_cap)
         with phase(phases, "rdflib: export", log):
             figures["export"], _, figures["export_rss_mb"] = _once_in_child(
-                lambda: len(union.serialize(format="turtle", encoding="utf-8")), validate_cap)
+                lambda: len(dataset.serialize(format="turtle", encoding="utf-8")), validate_cap)
     figures["organisations"] = organisations
     return figures
 
@@ -285,15 +284,6 @@ def _query_figures(dataset, item: queries.CatalogueQuery, params: list[dict[str,
     return {"p50": None if capped else statistics.median(runs),
             "p95": None if capped else _percentile(runs, 0.95),
             "runs": len(runs), "rows_first": results[0][1] if results else None, "capped": capped}
-
-
-def _rdflib_union(dataset):
-    from rdflib import Graph
-
-    graph = Graph()
-    for s, p, o, _ in dataset.quads():
-        graph.add((s, p, o))
-    return graph
 
 
 def welfare_kg(arguments: list[str], work_dir: Path, cap: float | None) -> dict:

@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import __version__, export, queries, remote, resources, results, stats, store
@@ -333,16 +334,22 @@ def cmd_queries(args) -> int:
     # several times faster than the on-disk store, after a load of ~11 s per 2.5 M triples.
     files = data_files(args)
     dataset = open_graph(args, files) if args.endpoint else store.open_memory_dataset(files)
-    for item in catalogue:
-        text = queries.run_csv(dataset, item)
-        count = len(text.splitlines()) - 1
-        if args.output_dir:
-            target = args.output_dir / f"{item.name}.csv"
-            export.write_atomic(target, text.encode("utf-8"))
-            print(f"{item.name:28s} {count:4d} rows  -> {target}")
-        else:
-            print(f"{item.name:28s} {count:4d} rows")
+    # One query per core at a time: Oxigraph (and a remote store's client) leave the GIL.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        answers = pool.map(lambda item: queries.run_csv(dataset, item), catalogue)
+        for item, text in zip(catalogue, answers):
+            _report_answer(args, item, text)
     return EXIT_OK
+
+
+def _report_answer(args, item: queries.CatalogueQuery, text: str) -> None:
+    count = len(text.splitlines()) - 1
+    if args.output_dir:
+        target = args.output_dir / f"{item.name}.csv"
+        export.write_atomic(target, text.encode("utf-8"))
+        print(f"{item.name:28s} {count:4d} rows  -> {target}")
+    else:
+        print(f"{item.name:28s} {count:4d} rows")
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:
