@@ -249,7 +249,9 @@ def comma_iris_query(n: int) -> str:
 def test_csv_is_sound_counts_fields_per_record():
     assert sp.csv_is_sound('i,iri\r\n1,"x,y"\r\n2,"multi\r\nline"\r\n', 2)
     assert sp.csv_is_sound("only\r\n\r\nvalue\r\n", 1)  # a row whose one variable is unbound
+    assert sp.csv_is_sound('i,text\r\n1,"say ""a, b""\r\nthen,"\r\n', 2)  # escaped quotes, commas, a line end
     assert not sp.csv_is_sound("i,iri\r\n1,https://example.org/a,b\r\n", 2)
+    assert not sp.csv_is_sound('i,text\r\n1,"never closed\r\n', 2)
 
 
 def test_csv_quotes_an_iri_holding_a_comma(server):
