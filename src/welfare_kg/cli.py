@@ -294,9 +294,7 @@ def emit(text: str | bytes, output: Path | None) -> None:
 def cmd_build(args) -> int:
     files = data_files(args)
     path = store.build_store(args.cache_dir, force=True, files=files)
-    dataset = store.open_dataset(args.cache_dir, files=files)
-    count = len(store.oxigraph(dataset))
-    print(f"store: {path} ({count} quads)")
+    print(f"store: {path} ({store.quad_count(path)} quads)")
     return EXIT_OK
 
 

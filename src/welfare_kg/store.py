@@ -567,6 +567,18 @@ def open_dataset(cache_dir: Path | None = None, *, files: list[Path] | None = No
     return dataset
 
 
+def quad_count(path: Path) -> int:
+    """The quads in the store at ``path``, read under its lock, which is released at once: an
+    open Dataset holds its lock until it is collected, which an rdflib reference cycle delays."""
+    lock = lock_store(path)
+    if lock is None:
+        raise LoadError(f"{path}: removed by another process's build as it was read; try again")
+    try:
+        return len(ox.Store.read_only(str(path)))
+    finally:
+        os.close(lock)
+
+
 def open_memory_dataset(files: list[Path] | None = None) -> Dataset:
     """Like :func:`open_dataset`, on an in-memory copy of the files (:func:`memory_copy`):
     for work that runs many queries over the whole graph, such as the query catalogue."""
