@@ -203,6 +203,25 @@ def test_service_description_without_query(server):
     assert (URIRef(server.sparql), URIRef(sd + "supportedLanguage"), URIRef(sd + "SPARQL11Query")) in graph
 
 
+def test_the_csv_preference_of_our_client_is_applied_to_select_only(server):
+    """`query --endpoint … --format csv` asks for Oxigraph's CSV with `Prefer`; JSON stays the
+    answer without it, and for ASK."""
+    status, headers, body = fetch(server.sparql + "?" + urllib.parse.urlencode({"query": PROJECTS}),
+                                  headers={"Accept": "application/sparql-results+json",
+                                           "Prefer": "return=minimal, " + sp.CSV_PREFERENCE})
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    assert headers["Preference-Applied"] == sp.CSV_PREFERENCE
+    status, headers, answer = get_query(server, PROJECTS)
+    assert headers["Content-Type"].startswith("application/sparql-results+json")
+    assert "Preference-Applied" not in headers
+    projects = [binding["project"]["value"] for binding in json.loads(answer)["results"]["bindings"]]
+    assert projects and list(csv.reader(io.StringIO(body.decode("utf-8"), newline=""))) == \
+        [["project"]] + [[project] for project in projects]
+    status, headers, _ = fetch(server.sparql + "?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}),
+                               headers={"Accept": "application/sparql-results+json", "Prefer": sp.CSV_PREFERENCE})
+    assert status == 200 and headers["Content-Type"].startswith("application/sparql-results+json")
+
+
 def test_result_cap_is_announced(server):
     status, headers, body = get_query(server, "SELECT * WHERE { ?s ?p ?o }")
     assert status == 200 and headers["X-SPARQL-MaxRows"] == str(MAX_ROWS)

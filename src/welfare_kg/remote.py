@@ -165,13 +165,13 @@ def _short(url: str) -> str:
 
 
 def send_query(endpoint: Endpoint, text: str, accept: str, *, graphs: tuple[str, ...] | None = None,
-               timeout: float | None = None) -> tuple[bytes, str]:
+               timeout: float | None = None, prefer: str | None = None) -> tuple[bytes, str]:
     """Send a query naming the dataset's graphs; GET unless the URL would be too long."""
     graphs = endpoint.graphs if graphs is None else graphs
     params = [("query", text)]
     params += [("default-graph-uri", g) for g in graphs] + [("named-graph-uri", g) for g in graphs]
     encoded = urlencode(params)
-    headers = {"Accept": accept}
+    headers = {"Accept": accept, **({"Prefer": prefer} if prefer else {})}
     timeout = endpoint.timeout if timeout is None else timeout
     separator = "&" if "?" in endpoint.query_url else "?"
     if len(endpoint.query_url) + 1 + len(encoded) <= MAX_GET_URL:
@@ -220,11 +220,16 @@ def select_text(dataset: Dataset, text: str, fmt: str) -> str:
     as ``results.format_result`` writes what the dataset's ``query`` returns, but written
     straight from the server's JSON (:func:`results.format_answer`): rdflib's terms for every
     value took 8 of the 9 s of a 100,000-row answer. Answers in other media go through rdflib.
+    For CSV, ``welfare-kg serve`` sends Oxigraph's CSV when asked (:data:`sp.CSV_PREFERENCE`),
+    the bytes the embedded store gives: that spares the client 0.4 s of CPU at 13,000 rows.
     """
     endpoint = endpoint_of(dataset)
     # The text as rdflib's SPARQLStore.query sends it: the dataset's prefixes first.
     prologue = "".join(f"PREFIX {prefix}: <{namespace}>\n" for prefix, namespace in dataset.namespaces())
-    body, media = send_query(endpoint, f"{prologue}\n{text}", RESULTS_JSON)
+    body, media = send_query(endpoint, f"{prologue}\n{text}", RESULTS_JSON,
+                             prefer=sp.CSV_PREFERENCE if fmt == "csv" else None)
+    if media == "text/csv":  # `welfare-kg serve` applied the preference: Oxigraph's CSV, as embedded
+        return body.decode("utf-8")
     if media not in JSON_MEDIA:
         return results.format_result(parsed_answer(endpoint, body, media), fmt, dataset.namespace_manager)
     answer = repaired_answer(body, endpoint)

@@ -137,7 +137,10 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         requested = (params.get("format") or [None])[0]
         accept = request.headers.get("accept")
         results_format, rdf_format = "json", "turtle"
-        if kind in ("SELECT", "ASK"):
+        applied = {}
+        if kind == "SELECT" and sp.prefers_csv(request.headers.get("prefer")):
+            results_format, applied = "csv", {"Preference-Applied": sp.CSV_PREFERENCE}
+        elif kind in ("SELECT", "ASK"):
             results_format = sp.negotiate(accept, sp.RESULT_FORMATS, requested)
             if results_format is None:
                 return plain(406, f"{kind} results are available as: {sp.supported(sp.RESULT_FORMATS)} "
@@ -147,10 +150,13 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
             if rdf_format is None:
                 return plain(406, f"{kind} results are available as: {sp.supported(sp.RDF_FORMATS)} "
                                   "(Accept header, or format=turtle|nt|jsonld|xml)")
-        return await ask_pool({"op": "sparql", "query": text, "results_format": results_format,
-                               "rdf_format": rdf_format, "max_rows": max_rows,
-                               "default_graphs": params.get("default-graph-uri", []),
-                               "named_graphs": params.get("named-graph-uri", [])})
+        answer = await ask_pool({"op": "sparql", "query": text, "results_format": results_format,
+                                 "rdf_format": rdf_format, "max_rows": max_rows,
+                                 "default_graphs": params.get("default-graph-uri", []),
+                                 "named_graphs": params.get("named-graph-uri", [])})
+        if answer.status_code == 200:
+            answer.headers.update(applied)
+        return answer
 
     async def service_description(request: Request, params: dict) -> Response:
         fmt = sp.negotiate(request.headers.get("accept"), sp.RDF_FORMATS, (params.get("format") or [None])[0])

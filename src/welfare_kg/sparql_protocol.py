@@ -255,6 +255,17 @@ def capped_solutions(serialize, fmt: str, max_rows: int) -> tuple[bytes, bool]:
     return sink.answer()
 
 
+# A preference (RFC 7240 ``Prefer``) our client sends with ``query --format csv``: a server
+# that knows it answers a SELECT as the CSV Oxigraph writes, which is what the embedded store
+# gives, and says so in ``Preference-Applied``; any other server ignores it and sends JSON.
+CSV_PREFERENCE = "welfare-kg-csv"
+
+
+def prefers_csv(prefer: str | None) -> bool:
+    return prefer is not None and CSV_PREFERENCE in {token.split("=")[0].strip().lower()
+                                                     for part in prefer.split(",") for token in part.split(";")}
+
+
 def csv_is_sound(text: str, width: int) -> bool:
     """Whether every record of a CSV answer has ``width`` fields: pyoxigraph 0.5.13 writes an
     IRI that holds a comma unquoted, which splits its field in two.
