@@ -112,7 +112,7 @@ def run_sparql(store, request: dict) -> tuple:
                 lambda sink: result.serialize(sink, format=RESULT_OX_FORMATS[fmt]), fmt, max_rows)
             if fmt == "csv" and not sp.csv_is_sound(body.decode("utf-8"), len(result.variables)):
                 body, truncated = write_csv(store.query(request["query"], **_dataset_arguments(request)),
-                                               max_rows)
+                                            max_rows)
         else:
             for triple in result:
                 if len(items) >= max_rows:

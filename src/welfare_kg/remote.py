@@ -221,7 +221,7 @@ def select_text(dataset: Dataset, text: str, fmt: str) -> str:
     straight from the server's JSON (:func:`results.format_answer`): rdflib's terms for every
     value took 8 of the 9 s of a 100,000-row answer. Answers in other media go through rdflib.
     For CSV, ``welfare-kg serve`` sends Oxigraph's CSV when asked (:data:`sp.CSV_PREFERENCE`),
-    the bytes the embedded store gives: that spares the client 0.4 s of CPU at 13,000 rows.
+    the bytes the embedded store gives: that spares the client 0.2 s of CPU at 13,000 rows.
     """
     endpoint = endpoint_of(dataset)
     # The text as rdflib's SPARQLStore.query sends it: the dataset's prefixes first.
