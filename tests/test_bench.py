@@ -58,7 +58,9 @@ def test_bench_writes_json_with_one_row_per_catalogue_query(tmp_path, monkeypatc
     assert f"CPU steal during the run {result['machine']['cpu_steal_share']:.1%}" in printed.out
     served = rows["second-process-server"]
     assert served["ours_s"] > 0 and served["rdflib_s"] is None and served["ratio"] is None
+    assert 0 < served["server_answering_s"] <= served["server_described_s"], "timed after /dataset answered"
     assert "serve --in-memory" in served["note"]
+    assert f"ready after {served['server_described_s']:g} s" in served["note"]
     assert len(servers) == 1
     with pytest.raises(ProcessLookupError):  # serve and its query workers (its process group) are gone
         os.killpg(servers[0], 0)
