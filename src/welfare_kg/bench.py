@@ -28,8 +28,9 @@ same work in rdflib (the second process must parse the files first). ``validate-
 ``welfare-kg validate --changed`` after one project's budget changed in one file: the store
 update plus the re-check; rdflib has nothing incremental to compare it with.
 ``second-process-server`` is the second process's query sent by a fresh ``welfare-kg query
---endpoint`` process to ``welfare-kg serve --in-memory``, started by the bench beforehand:
-what a user with a running server waits for; nothing in rdflib to compare it with.
+--endpoint`` process to ``welfare-kg serve --in-memory``, started by the bench beforehand and
+asked once its dataset description is ready: what a user with a running server waits for;
+nothing in rdflib to compare it with.
 
 The report also gives the wall time of each phase of the run (``phases``, summing to
 ``total_s`` with ``other``: process starts, clean-up) and the share of CPU time the hypervisor
