@@ -6,10 +6,11 @@ import csv
 import gc
 import io
 import json
+import os
 
 import pytest
 
-from welfare_kg import queries, resources
+from welfare_kg import queries, resources, store
 from welfare_kg.cli import main
 
 from conftest import DATA_DIR
@@ -157,6 +158,23 @@ def test_build_rebuilds_the_store_every_time(capsys, tmp_path):
     finally:
         gc.enable()
     assert store_dir.is_dir() and not marker.exists()
+
+
+def test_build_says_so_when_it_keeps_a_store_another_process_reads(capsys, tmp_path):
+    assert run_cli(capsys, tmp_path, "build")[0] == 0
+    (store_dir,) = [p for p in tmp_path.iterdir() if p.name.startswith("store-")]
+    marker = store_dir / "marker"
+    marker.write_text("from the first build")
+    reading = store.lock_store(store_dir)  # as a process with the store open holds it
+    try:
+        code, out, err = run_cli(capsys, tmp_path, "build")
+    finally:
+        os.close(reading)
+    assert code == 0 and str(store_dir) in out and marker.exists()
+    assert err.strip() == (f"welfare-kg: kept the store at {store_dir} as it was: another process is reading it "
+                           "(it holds the same sources); build again once that process has ended to replace it")
+    code, _, err = run_cli(capsys, tmp_path, "build")
+    assert code == 0 and err == "" and not marker.exists()
 
 
 def with_extra_sources(monkeypatch, *paths):

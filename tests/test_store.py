@@ -109,7 +109,7 @@ def test_a_changed_file_updates_a_copy_and_records_the_changed_resource(tmp_path
 
     assert second != first and not first.exists()
     assert store.pending_changes(second) == [project]
-    fresh = store.build_store(tmp_path / "fresh", files=files, force=True)
+    fresh = store.rebuild_store(tmp_path / "fresh", files=files)[0]
     assert _contents(second) == _contents(fresh), "the update gives the same store as a rebuild"
 
 

@@ -232,7 +232,7 @@ def run_side(side: str, files: list[Path], *, repeat: int, cap: float | None, va
     if side == "ours":
         cache = work_dir / "ours-cache"
         with phase(phases, "ours: build", log):
-            figures["build"], _ = timed(lambda: store.build_store(cache, files=files, force=True))
+            figures["build"], _ = timed(lambda: store.rebuild_store(cache, files=files))
         with phase(phases, "ours: load-in-memory", log):
             # The catalogue runs on an in-memory copy, as `welfare-kg queries --run` does.
             figures["load"], dataset = timed(lambda: store.open_memory_dataset(files))

@@ -293,8 +293,11 @@ def emit(text: str | bytes, output: Path | None) -> None:
 
 def cmd_build(args) -> int:
     files = data_files(args)
-    path = store.build_store(args.cache_dir, force=True, files=files)
+    path, replaced = store.rebuild_store(args.cache_dir, files=files)
     print(f"store: {path} ({store.quad_count(path)} quads)")
+    if not replaced:
+        print(f"welfare-kg: kept the store at {path} as it was: another process is reading it (it holds "
+              "the same sources); build again once that process has ended to replace it", file=sys.stderr)
     return EXIT_OK
 
 

@@ -233,30 +233,42 @@ def store_path(cache_dir: Path | None = None, files: list[Path] | None = None) -
     return _locate(cache_dir, files)[3]
 
 
-def _locate(cache_dir: Path | None, files: list[Path] | None, *, force: bool = False):
+def _locate(cache_dir: Path | None, files: list[Path] | None, *, from_scratch: bool = False):
     """(files, the current store and its manifest or None, the sources' states, the target path)."""
     files = resources.source_files() if files is None else files
     cache_dir = resources.default_cache_dir() if cache_dir is None else cache_dir
-    current = None if force else _current_store(cache_dir)
+    current = None if from_scratch else _current_store(cache_dir)
     states = source_states(files, current[1]["files"] if current else None)
     return files, current, states, cache_dir / f"{STORE_PREFIX}{sources_digest(states)}"
 
 
-def build_store(cache_dir: Path | None = None, *, force: bool = False,
-                files: list[Path] | None = None) -> Path:
+def build_store(cache_dir: Path | None = None, *, files: list[Path] | None = None) -> Path:
     """Return the path of an up-to-date store: the cached one, an updated copy, or a new build.
 
     Other stores in the cache are removed, unless a process is reading them.
     """
-    files, current, states, target = _locate(cache_dir, files, force=force)
-    if force or not (target / MANIFEST).is_file():  # else built already, maybe by another process
-        _build(target, current, files, states, replace=force)
+    files, current, states, target = _locate(cache_dir, files)
+    if not (target / MANIFEST).is_file():  # else built already, maybe by another process
+        _build(target, current, files, states, replace=False)
     _remove_stale_stores(target)  # also those a reader held at an earlier build
     return target
 
 
+def rebuild_store(cache_dir: Path | None = None, *, files: list[Path] | None = None) -> tuple[Path, bool]:
+    """Build the store anew from every file: its path, and whether it replaced the one there.
+
+    A store that another process is reading is kept (it holds the same sources).
+    """
+    files, _, states, target = _locate(cache_dir, files, from_scratch=True)
+    replaced = _build(target, None, files, states, replace=True)
+    _remove_stale_stores(target)
+    return target, replaced
+
+
 def _build(target: Path, current: tuple[Path, dict] | None, files: list[Path], states: dict, *,
-           replace: bool) -> None:
+           replace: bool) -> bool:
+    """Build into a work folder, then move the store into place; False when the store
+    already there was kept instead."""
     target.parent.mkdir(parents=True, exist_ok=True)
     workspace, lock = _locked_folder(target.parent, ".building-")
     staging = workspace / target.name
@@ -269,7 +281,7 @@ def _build(target: Path, current: tuple[Path, dict] | None, files: list[Path], s
             _load_new_store(staging, files)
             manifest = {"files": states, "validated": None, "changed": []}
         _write_json(staging / MANIFEST, manifest)
-        _move_into_place(staging, target, replace=replace)
+        return _move_into_place(staging, target, replace=replace)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
         os.close(lock)
@@ -285,8 +297,8 @@ def _locked_folder(cache_dir: Path, prefix: str) -> tuple[Path, int]:
     return folder, lock
 
 
-def _move_into_place(staging: Path, target: Path, *, replace: bool) -> None:
-    """Rename the finished store to ``target``.
+def _move_into_place(staging: Path, target: Path, *, replace: bool) -> bool:
+    """Rename the finished store to ``target``; False when the store there was kept.
 
     A store another process put there meanwhile holds the same sources (same name): it is
     kept, unless ``replace`` (``build`` rebuilds) and no process is reading it. When the
@@ -295,17 +307,19 @@ def _move_into_place(staging: Path, target: Path, *, replace: bool) -> None:
     if not replace:
         try:
             os.rename(staging, target)  # fails if the folder is there and not empty
-            return
+            return True
         except OSError:
             if (target / MANIFEST).is_file():
-                return
+                return False
     if not _remove_unless_read(target):
-        return
+        return False
     try:
         os.rename(staging, target)
     except OSError:
         if not (target / MANIFEST).is_file():
             raise
+        return False
+    return True
 
 
 def _current_store(cache_dir: Path) -> tuple[Path, dict] | None:
