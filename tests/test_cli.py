@@ -7,11 +7,13 @@ import gc
 import io
 import json
 import os
+import time
 
 import pytest
 
 from welfare_kg import queries, resources, store
 from welfare_kg.cli import main
+from welfare_kg.errors import UsageError
 
 from conftest import DATA_DIR
 
@@ -55,6 +57,23 @@ def test_queries_run_on_generated_data_writes_what_query_writes(capsys, cache_di
     assert code == 0
     assert (tmp_path / "answers" / "cq07-timeline.csv").read_bytes().decode("utf-8") == timeline
     assert len(timeline.splitlines()) == 1 + 5 + 25, "header, the five curated projects, the generated ones"
+
+
+def test_queries_run_stops_starting_queries_after_one_fails(capsys, cache_dir, monkeypatch):
+    started = []
+
+    def first_fails(dataset, item, params=None):
+        started.append(item.name)
+        if len(started) == 1:
+            raise UsageError(f"{item.name}: the store failed")
+        time.sleep(1)  # the error reaches the main thread while the others run
+        return "x\n"
+
+    monkeypatch.setattr(queries, "run_csv", first_fails)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # two queries at a time
+    code, out, err = run_cli(capsys, cache_dir, "queries", "--run")
+    assert code == 2 and err.strip() == "welfare-kg: cq01-projects: the store failed" and out == ""
+    assert len(started) <= 3, f"the failed one and the two running when it failed, not {started}"
 
 
 def test_query_tsv_uses_rdf_term_syntax(capsys, cache_dir):
