@@ -359,9 +359,9 @@ def serving(data: Path, work_dir: Path, cap: float | None, started: dict):
     its SPARQL URL, once it answers and its dataset description is ready. Stopped afterwards,
     also on errors.
 
-    The description is computed after start, in the server's process (20-40 s at 100,000
-    projects); until then it competes with queries for the CPU, which a server already running
-    for a while does not. ``started`` gets the seconds until the server answered
+    The description is computed in the server's process after start (ready after 38-49 s at
+    100,000 projects, the workers after 20-26 s); until then it competes with queries for the
+    CPU, which a server already running for a while does not. ``started`` gets the seconds until the server answered
     (``answering_s``) and until /dataset did (``described_s``).
     """
     port = _free_port()
