@@ -13,7 +13,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, SH, VOID, XSD
 
 from conftest import BASE
-from welfare_kg import dcat, export, store
+from welfare_kg import dcat, export, resources, store
 from welfare_kg.cli import main
 
 SHAPES_DIR = Path(__file__).resolve().parents[2] / "shared/external/dcat-ap/3.0.1/html-shacl"
@@ -147,3 +147,30 @@ def test_cli_writes_the_description_atomically(cache_dir, tmp_path, turtle):
     assert main(["--cache-dir", str(cache_dir), "dcat", "-o", str(target)]) == 0
     assert target.read_bytes() == turtle
     assert sorted(p.name for p in target.parent.iterdir()) == ["dataset.ttl"]  # no temporary left behind
+
+
+def test_the_description_is_kept_beside_the_store_until_the_code_changes(tmp_path, turtle, monkeypatch):
+    def dcat_file() -> bytes:
+        target = tmp_path / "dataset.ttl"
+        assert main(["--cache-dir", str(tmp_path / "cache"), "dcat", "-o", str(target)]) == 0
+        return target.read_bytes()
+
+    assert dcat_file() == turtle
+    (store_dir,) = (tmp_path / "cache").glob("store-*")
+    assert (store_dir / f"description-{dcat.code_digest()}").read_bytes() == turtle
+    computed = dcat.describe
+    monkeypatch.setattr(dcat, "describe", lambda dataset: pytest.fail("described again"))
+    assert dcat_file() == turtle, "the kept description"
+    monkeypatch.setattr(dcat, "describe", computed)
+    monkeypatch.setattr(dcat, "code_digest", lambda: "other-code")
+    assert dcat_file() == turtle
+    assert [p.name for p in store_dir.glob("description-*")] == ["description-other-code"], "the old one removed"
+
+
+def test_the_code_digest_covers_the_template_and_the_package(monkeypatch, tmp_path):
+    template = tmp_path / "catalogue.ttl"
+    template.write_bytes(resources.dcat_template().read_bytes())
+    monkeypatch.setattr(resources, "dcat_template", lambda: template)
+    before = dcat.code_digest()
+    template.write_bytes(template.read_bytes() + b"\n# a new line\n")
+    assert dcat.code_digest() != before

@@ -24,6 +24,7 @@ from rdflib.namespace import DCAT, OWL, RDF, RDFS
 
 from welfare_kg import dcat, store
 from welfare_kg import sparql_protocol as sp
+from welfare_kg.cli import main as cli_main
 
 BASE = "https://w3id.org/welfare-kg/"
 GDYNIA = BASE + "id/organisation/mops-gdynia"
@@ -523,6 +524,8 @@ def test_queries_are_answered_while_the_dataset_description_is_computed(cache_di
     """serve starts before its DCAT description is ready; asked for meanwhile, the description is
     waited for up to the time limit (then 503 and Retry-After), and it is the same as before."""
     go = tmp_path / "go"
+    for kept in cache_dir.glob("store-*/description-*"):  # kept by an earlier dcat or serve
+        kept.unlink()
     held = Server(cache_dir, tmp_path / "held.log", program=("-c", HELD_DESCRIPTION, str(go)))
     try:
         held.wait()
@@ -536,6 +539,18 @@ def test_queries_are_answered_while_the_dataset_description_is_computed(cache_di
             time.sleep(TIMEOUT / 4)
             go.touch()
             status, _, body = waiting.result()
+    finally:
+        held.stop()
+    assert status == 200 and body == dcat.description(dataset)
+
+
+def test_a_server_started_again_serves_the_kept_description_at_once(cache_dir, dataset, tmp_path):
+    assert cli_main(["--cache-dir", str(cache_dir), "dcat", "-o", str(tmp_path / "dataset.ttl")]) == 0  # kept
+    never = tmp_path / "never"  # the held description would wait for it forever
+    held = Server(cache_dir, tmp_path / "held.log", program=("-c", HELD_DESCRIPTION, str(never)))
+    try:
+        held.wait()
+        status, _, body = fetch(held.url + "/dataset")
     finally:
         held.stop()
     assert status == 200 and body == dcat.description(dataset)

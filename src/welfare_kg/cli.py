@@ -433,7 +433,11 @@ def cmd_serve(args) -> int:
 def cmd_dcat(args) -> int:
     from . import dcat
 
-    emit(dcat.description(open_graph(args)), args.output)
+    dataset = open_graph(args)
+    if args.endpoint is None:
+        emit(dcat.cached_description(store.store_path(args.cache_dir), dataset), args.output)
+    else:
+        emit(dcat.description(dataset), args.output)
     return EXIT_OK
 
 

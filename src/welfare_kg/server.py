@@ -333,15 +333,17 @@ def default_workers() -> int:
     return max(2, min(4, os.cpu_count() or 2))
 
 
-def describe_in_background(dataset) -> Future:
+def describe_in_background(dataset, store_dir: Path | None = None) -> Future:
     """``dcat.description(dataset)``, computed in a thread of its own so that serving need not
     wait for it (about 40 s on a national graph). The store's queries run outside the GIL,
-    so the server keeps answering meanwhile."""
+    so the server keeps answering meanwhile. The embedded store at ``store_dir`` keeps it for
+    the next start (:func:`dcat.cached_description`)."""
     future: Future = Future()
 
     def compute() -> None:
         try:
-            future.set_result(dcat.description(dataset))
+            future.set_result(dcat.description(dataset) if store_dir is None else
+                              dcat.cached_description(store_dir, dataset))
         except Exception as error:  # noqa: BLE001 - logged once here; the route answers 500
             traceback.print_exc()
             future.set_exception(error)
@@ -381,7 +383,7 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
                          remote=endpoint if not public else None, size=workers or default_workers(),
                          memory_files=[str(f) for f in files or resources.source_files()]
                          if in_memory and store_path is not None and not public else None)
-        description = describe_in_background(dataset)  # after public_export, the dataset's other reader
+        description = describe_in_background(dataset, store_path)  # after public_export, the dataset's other reader
         asyncio.run(_serve(pool, sock, host=host, public=public, timeout=timeout, max_rows=max_rows,
                            uvicorn=uvicorn, description=description, docs_dir=docs_dir))
     except KeyboardInterrupt:

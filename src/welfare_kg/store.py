@@ -15,6 +15,7 @@ later build, so a store is never removed under a reader.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import fcntl
 import hashlib
 import io
@@ -28,7 +29,7 @@ import weakref
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
@@ -501,6 +502,26 @@ def rules_digest() -> str:
     for path in [resources.shapes_file()] + sorted(resources.queries_dir().glob("check-*.rq")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def derived(store_dir: Path, name: str, key: str, compute: Callable[[], bytes]) -> bytes:
+    """``compute()``, kept in the store's folder as ``name-key`` for the next call.
+
+    A store's data never changes (new sources make a new store), so what is computed from it
+    holds for as long as ``key``, a digest of everything else it depends on. Older keys'
+    files are removed; a folder that cannot be written to only costs the next call the work.
+    """
+    kept = store_dir / f"{name}-{key}"
+    try:
+        return kept.read_bytes()
+    except FileNotFoundError:
+        pass
+    data = compute()
+    for stale in store_dir.glob(f"{name}-*"):
+        stale.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        export.write_atomic(kept, data)
+    return data
 
 
 def _read_manifest(store_dir: Path) -> dict:
