@@ -512,14 +512,12 @@ def derived(store_dir: Path, name: str, key: str, compute: Callable[[], bytes]) 
     files are removed; a folder that cannot be written to only costs the next call the work.
     """
     kept = store_dir / f"{name}-{key}"
-    try:
-        return kept.read_bytes()
-    except FileNotFoundError:
-        pass
-    data = compute()
-    for stale in store_dir.glob(f"{name}-*"):
-        stale.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
+        return kept.read_bytes()
+    data = compute()
+    with contextlib.suppress(OSError):
+        for stale in store_dir.glob(f"{name}-*"):
+            stale.unlink()
         export.write_atomic(kept, data)
     return data
 
