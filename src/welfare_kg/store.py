@@ -517,7 +517,7 @@ def derived(store_dir: Path, name: str, key: str, compute: Callable[[], bytes]) 
     data = compute()
     with contextlib.suppress(OSError):
         for stale in store_dir.glob(f"{name}-*"):
-            stale.unlink()
+            stale.unlink(missing_ok=True)  # another process may have removed it
         export.write_atomic(kept, data)
     return data
 
