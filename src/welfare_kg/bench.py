@@ -361,8 +361,8 @@ def serving(data: Path, work_dir: Path, cap: float | None, started: dict):
 
     The description is computed in the server's process after start (ready after 38-49 s at
     100,000 projects, the workers after 20-26 s); until then it competes with queries for the
-    CPU, which a server already running for a while does not. ``started`` gets the seconds until the server answered
-    (``answering_s``) and until /dataset did (``described_s``).
+    CPU, which a server already running for a while does not. ``started`` gets the seconds
+    until the server answered (``answering_s``) and until /dataset did (``described_s``).
     """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"

@@ -99,7 +99,8 @@ def description(dataset: Dataset) -> bytes:
 
 def cached_description(store_dir: Path, dataset: Dataset) -> bytes:
     """:func:`description` of the embedded store at ``store_dir`` (``dataset``), computed once
-    per store and code: about 40 s of one core at 100,000 projects, on every ``serve`` start."""
+    per store and code: it took about 40 s of one core at 100,000 projects at every ``serve``
+    start."""
     return store.derived(store_dir, "description", code_digest(), lambda: description(dataset))
 
 
