@@ -41,6 +41,10 @@ def test_bench_writes_json_with_one_row_per_catalogue_query(tmp_path, monkeypatc
         assert {"task", "ours_s", "rdflib_s", "ratio"} <= set(row)
     ours = {row["task"]: row["ours_s"] for row in result["rows"]}
     assert all(ours[name] is not None for name in names)
+    targeted = {row["task"]: row["verdict"] for row in result["rows"] if "target" in row}
+    assert set(names) | {"build", "catalogue", "validate", "validate-changed", "export-turtle",
+                         "second-query-process", "second-process-server"} == set(targeted)
+    assert set(targeted.values()) <= {"holds", "missed", "not shown"}
     assert result["peak_rss_mb"]["ours"] > 0
     rows = {row["task"]: row for row in result["rows"]}
     assert rows["validate"]["ours_peak_rss_mb"] > 0 and result["conforms"]["ours"] is True
@@ -147,3 +151,63 @@ def test_cpu_steal_share_is_the_eighth_field_over_the_first_eight():
     assert bench.cpu_steal_share(None, after) is None  # no /proc/stat
     assert bench.cpu_steal_share("cpu  1 2 3 4\n", "cpu  2 3 4 5\n") is None  # a kernel without steal time
     assert bench.cpu_steal_share(before, before) is None  # no time passed
+
+
+def _figures(ours_p50: dict[str, float | None], rdflib_p50: dict[str, float | None], **ours) -> tuple[dict, dict]:
+    """Made-up figures of both sides, in the shape run_side and run give them to report."""
+    def queries_of(p50s):
+        return {name: {"p50": p50, "p95": p50, "capped": p50 is None} for name, p50 in p50s.items()}
+
+    task = {"seconds": 1.0, "rss_mb": 100.0, "exit": 0, "last_line": "ok"}
+    mine = {"build": 10.0, "load": 5.0, "queries": queries_of(ours_p50), "validate": dict(task),
+            "export": dict(task), "changed": dict(task), "second": 1.0, "second_server": 1.0,
+            "second_server_failure": None, "server_start": {"answering_s": 1.0, "described_s": 2.0},
+            "triples": 1000, "peak_rss_mb": 100.0}
+    mine.update(ours)
+    theirs = {"build": 50.0, "load": 50.0, "queries": queries_of(rdflib_p50), "validate": None,
+              "validate_rss_mb": None, "export": None, "export_rss_mb": None, "second": None,
+              "conforms": None, "peak_rss_mb": 300.0}
+    return mine, theirs
+
+
+def _report(mine: dict, theirs: dict) -> dict:
+    return bench.report(mine, theirs, cap=10.0, validate_cap=60.0, projects=10, repeat=3, phases={"other": 0.1},
+                        total=1.0, steal=None)
+
+
+def test_each_row_with_a_target_says_whether_it_holds():
+    mine, theirs = _figures({"cq01": 0.5, "cq02": 2.0}, {"cq01": None, "cq02": 30.0},
+                            build=37.0, validate={"seconds": 35.0, "rss_mb": 3000.0, "exit": 0, "last_line": ""},
+                            export={"seconds": 19.6, "rss_mb": 1500.0, "exit": 0, "last_line": ""},
+                            changed={"seconds": None, "rss_mb": None, "exit": None, "last_line": None},
+                            second_server=None, second_server_failure="bench: welfare-kg serve failed")
+    rows = {row["task"]: row for row in _report(mine, theirs)["rows"]}
+    verdict = {task: row.get("verdict") for task, row in rows.items()}
+    assert verdict == {"build": "missed", "load-in-memory": None, "cq01": "holds", "cq02": "missed",
+                       "catalogue": "not shown",  # rdflib's bound: (10 + 30) / 2.5 = 16x, below 20x
+                       "validate": "missed",  # 35 s, but 3,000 MiB is over 3 GB
+                       "validate-changed": "missed",  # capped at 60 s, over its 2 s
+                       "export-turtle": "holds", "second-query-process": "holds",
+                       "second-process-server": "not shown"}  # the server failed: nothing measured
+    assert rows["cq01"]["ratio"] is None and rows["cq01"]["ratio_at_least"] == 20.0
+    assert rows["catalogue"]["ratio_at_least"] == 16.0 and rows["validate"]["target"] == "≤ 60 s, ≤ 3 GB"
+
+
+def test_the_catalogue_target_shows_from_rdflibs_capped_bound_or_its_full_sum():
+    for rdflib_p50, verdict in [({"cq01": None, "cq02": 30.0}, "holds"),  # (10 + 30) / 2 = 20x at least
+                                ({"cq01": 9.0, "cq02": 30.0}, "missed"),  # 39 / 2 = 19.5x, all measured
+                                ({"cq01": 20.0, "cq02": 30.0}, "holds")]:
+        mine, theirs = _figures({"cq01": 0.5, "cq02": 1.5}, rdflib_p50)
+        rows = {row["task"]: row for row in _report(mine, theirs)["rows"]}
+        assert rows["catalogue"]["verdict"] == verdict, rdflib_p50
+
+
+def test_the_table_prints_targets_bounds_and_a_count_of_verdicts():
+    mine, theirs = _figures({"cq01": 0.5, "cq02": 2.0}, {"cq01": None, "cq02": 30.0})
+    table = bench.format_table(_report(mine, theirs))
+    cq01 = next(line for line in table.splitlines() if line.startswith("cq01"))
+    assert ">20.0x" in cq01 and "≤ 1 s: holds" in cq01 and "rdflib > 10 s (capped)" in cq01
+    assert "≤ 1 s: missed" in next(line for line in table.splitlines() if line.startswith("cq02"))
+    # holds: build, cq01, validate, validate-changed, export, both second processes; missed: cq02;
+    # not shown: the catalogue (rdflib's bound 16x)
+    assert "targets (set for a million triples or more on 2 cores): 7 hold, 1 missed, 1 not shown" in table
