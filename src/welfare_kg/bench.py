@@ -33,7 +33,7 @@ asked once its dataset description is ready: what a user with a running server w
 nothing in rdflib to compare it with.
 
 Each row the scale issue sets a target for says what it is and whether it ``holds``, was
-``missed``, or does ``not show`` (the task capped below its target, or not measured). The
+``missed``, or is ``not shown`` (the task capped below its target, or not measured). The
 targets are for a graph of a million triples or more; the catalogue's speed-up counts each
 query rdflib was capped on at the cap, a lower bound of its first run.
 
@@ -550,7 +550,7 @@ def _target(limit: float, seconds: float | None, cap: float | None, *, rss_mb: f
             rss_limit_gb: float | None = None) -> dict:
     """A row's target of at most ``limit`` seconds (and ``rss_limit_gb`` of peak memory) and
     whether the task met it: capped (``seconds`` None) at a ``cap`` not below the limit, it
-    missed; capped below it, or not run (``cap`` None), it does not show."""
+    missed; capped below it, or not run (``cap`` None), it is not shown."""
     text = f"≤ {limit:g} s" + (f", ≤ {rss_limit_gb:g} GB" if rss_limit_gb else "")
     if seconds is None:
         verdict = "missed" if cap is not None and cap >= limit else "not shown"
