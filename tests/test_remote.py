@@ -15,16 +15,21 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
+import hashlib
 import http.server
 import io
 import json
 import os
 import re
+import secrets
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
+from urllib.request import parse_http_list, parse_keqv_list
 
 import pytest
 from rdflib import BNode, Graph, Literal
@@ -237,35 +242,109 @@ def test_remote_options_need_an_endpoint(capsys, cache_dir, options):
     assert code == 2 and err == f"welfare-kg: {options[0]} needs --endpoint\n"
 
 
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
 class Guarded(http.server.BaseHTTPRequestHandler):
-    """Answers "ok" on /basic to HTTP Basic as dba:secret, on /bearer to the token "t0ken"; else 401."""
+    """Answers "ok" on /basic to HTTP Basic as dba:secret, on /bearer to the token "t0ken",
+    on any other path but /nobody to HTTP Digest as dba:secret (RFC 2617: MD5, qop=auth);
+    else 401. Each request is recorded on the server (GuardedServer)."""
 
     ACCEPTED = {"/basic": "Basic " + base64.b64encode(b"dba:secret").decode(), "/bearer": "Bearer t0ken"}
     CHALLENGES = {"/basic": 'Basic realm="kg"', "/bearer": 'Bearer realm="kg"'}
 
     def do_GET(self):  # noqa: N802 - the name http.server calls
         path = self.path.split("?", 1)[0]
-        accepted = self.headers.get("Authorization") == self.ACCEPTED[path]
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        authorization = self.headers.get("Authorization")
+        if path in self.ACCEPTED:
+            accepted, challenge = authorization == self.ACCEPTED[path], self.CHALLENGES[path]
+        else:
+            accepted, challenge = self.digest(authorization, path)
+        self.server.seen.append((self.command, path, authorization.split()[0] if authorization else None,
+                                 len(body), 200 if accepted else 401))
         self.send_response(200 if accepted else 401)
         if not accepted:
-            self.send_header("WWW-Authenticate", self.CHALLENGES[path])
+            self.send_header("WWW-Authenticate", challenge)
         self.send_header("Content-Length", "2" if accepted else "0")
         self.end_headers()
         if accepted:
             self.wfile.write(b"ok")
 
+    do_POST = do_PUT = do_GET  # noqa: N815 - the names http.server calls
+
+    def digest(self, authorization: str | None, path: str) -> tuple[bool, str]:
+        """Whether the Digest answer is right, for a live nonce and an nc not used with it
+        before; the challenge to send if not, with ``stale=true`` for a right answer to an
+        expired nonce."""
+        scheme, _, fields = (authorization or "").partition(" ")
+        answer = parse_keqv_list(filter(None, parse_http_list(fields))) if scheme == "Digest" else {}
+        nonce, nc, cnonce = answer.get("nonce", ""), answer.get("nc", ""), answer.get("cnonce", "")
+        expected = md5(":".join([md5("dba:kg:secret"), nonce, nc, cnonce, "auth", md5(f"{self.command}:{self.path}")]))
+        right = (answer.get("username") == "dba" and answer.get("realm") == "kg" and answer.get("qop") == "auth"
+                 and answer.get("uri") == self.path and answer.get("response") == expected and path != "/nobody")
+        server = self.server
+        with server.lock:
+            used = server.nonces.get(nonce)
+            if right and used is not None and nc not in used:
+                used.add(nc)
+                return True, ""
+            stale = right and nonce in server.expired
+            fresh = secrets.token_hex(16)
+            server.nonces[fresh] = set()
+        return False, (f'Digest realm="kg", nonce="{fresh}", opaque="0paque", stale={str(stale).lower()}, '
+                       f'qop="auth", algorithm=MD5')
+
     def log_message(self, *args):
         pass
 
 
-@pytest.fixture(scope="module")
-def guarded():
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Guarded) as httpd:
+class GuardedServer(http.server.ThreadingHTTPServer):
+    """A Guarded server on loopback that records each request it received as (method, path,
+    the scheme of its Authorization header or None, body length, status)."""
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), Guarded)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.seen: list[tuple[str, str, str | None, int, int]] = []
+        self.nonces: dict[str, set[str]] = {}  # the live nonces, each with the nc values used with it
+        self.expired: set[str] = set()
+        self.lock = threading.Lock()
+
+    def expire_nonces(self) -> None:
+        with self.lock:
+            self.expired |= set(self.nonces)
+            self.nonces.clear()
+
+
+@contextlib.contextmanager
+def serving():
+    with GuardedServer() as httpd:
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         thread.start()
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-        httpd.shutdown()
-        thread.join()
+        try:
+            yield httpd
+        finally:
+            httpd.shutdown()
+            thread.join()
+
+
+@pytest.fixture(scope="module")
+def guarded():
+    with serving() as httpd:
+        yield httpd.url
+
+
+@pytest.fixture
+def fresh():
+    """A Guarded server that no login of this process has met yet."""
+    remote.login_opener.cache_clear()  # a port of an earlier server may come round again
+    with serving() as httpd:
+        yield httpd
+
+
+DBA = remote.Credentials(user="dba", password="secret")
 
 
 def test_basic_login_and_bearer_token(guarded):
@@ -283,6 +362,92 @@ def test_basic_login_and_bearer_token(guarded):
     with pytest.raises(remote.RemoteError, match="a login other than HTTP Basic or Digest; --token-env"):
         remote.request(guarded + "/bearer", timeout=5, credentials=dba)
     assert "secret" not in repr(dba)
+
+
+def test_after_the_first_digest_challenge_each_request_goes_once(fresh):
+    """A push sends each graph or INSERT chunk once, not once without a login and again after
+    the 401; the query, update and GSP endpoints of one server share the login."""
+    for size in (1000, 2000, 3000):
+        assert remote.request(fresh.url + "/digest/update", timeout=5, data=b"x" * size, credentials=DBA)[0] == b"ok"
+    assert remote.request(fresh.url + "/digest/query?query=ASK", timeout=5, credentials=DBA)[0] == b"ok"
+    assert remote.request(fresh.url + "/digest/store?graph=urn:g", timeout=5, data=b"y" * 10, method="PUT",
+                          credentials=DBA)[0] == b"ok"
+    update = "POST", "/digest/update"
+    assert fresh.seen == [(*update, None, 1000, 401), (*update, "Digest", 1000, 200), (*update, "Digest", 2000, 200),
+                          (*update, "Digest", 3000, 200), ("GET", "/digest/query", "Digest", 0, 200),
+                          ("PUT", "/digest/store", "Digest", 10, 200)]
+
+
+def test_a_stale_nonce_costs_one_retry(fresh):
+    assert remote.request(fresh.url + "/digest", timeout=5, data=b"a", credentials=DBA)[0] == b"ok"
+    fresh.expire_nonces()
+    del fresh.seen[:]
+    for body in (b"bb", b"ccc"):
+        assert remote.request(fresh.url + "/digest", timeout=5, data=body, credentials=DBA)[0] == b"ok"
+    assert fresh.seen == [("POST", "/digest", "Digest", 2, 401), ("POST", "/digest", "Digest", 2, 200),
+                          ("POST", "/digest", "Digest", 3, 200)]
+
+
+def test_a_wrong_digest_password_is_refused_promptly(fresh):
+    wrong = remote.Credentials(user="dba", password="not-the-secret")
+    for _ in range(2):  # the second time with the challenge remembered
+        del fresh.seen[:]
+        started = time.monotonic()
+        with pytest.raises(remote.RemoteError) as refused:
+            remote.request(fresh.url + "/digest", timeout=5, data=b"x" * 1000, credentials=wrong)
+        assert str(refused.value) == f"{fresh.url}/digest: the store refused the credentials of user 'dba' (HTTP 401)"
+        assert len(fresh.seen) <= 7 and time.monotonic() - started < 2  # 1 + urllib's 6 retries at most
+
+
+def test_a_refusal_leaves_the_login_working(fresh):
+    """urllib counts Digest retries on the handler, which lives as long as the process: a
+    refusal must not leave them used up for the next request."""
+    with pytest.raises(remote.RemoteError, match="refused the credentials of user 'dba' \\(HTTP 401\\)$"):
+        remote.request(fresh.url + "/nobody", timeout=5, credentials=DBA)
+    fresh.expire_nonces()
+    del fresh.seen[:]
+    assert remote.request(fresh.url + "/digest", timeout=5, credentials=DBA)[0] == b"ok"
+    assert [status for *_, status in fresh.seen] == [401, 200]
+
+
+def test_threads_share_a_digest_login(fresh):
+    """`queries --run` sends from several threads through the one login of the server."""
+    ready = threading.Barrier(8)
+
+    def send(number: int) -> bytes:
+        if number < 8:
+            ready.wait(5)  # eight first requests at once, none with the challenge known yet
+        return remote.request(fresh.url + f"/digest?query={number}", timeout=5, credentials=DBA)[0]
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(send, range(80))) == [b"ok"] * 80
+    refused = [entry for entry in fresh.seen if entry[-1] == 401]
+    assert len(refused) <= 16 and len(fresh.seen) == 80 + len(refused)
+
+
+def test_basic_goes_up_front_only_to_a_server_that_asked_for_it(fresh):
+    for _ in range(3):
+        assert remote.request(fresh.url + "/basic?query=ASK", timeout=5, credentials=DBA)[0] == b"ok"
+    assert [(scheme, status) for _, _, scheme, _, status in fresh.seen] == [
+        (None, 401), ("Basic", 200), ("Basic", 200), ("Basic", 200)]
+    with serving() as digest_only:  # answers, stale nonces, refusals: never a Basic header
+        for _ in range(2):
+            assert remote.request(digest_only.url + "/digest", timeout=5, data=b"x", credentials=DBA)[0] == b"ok"
+            digest_only.expire_nonces()
+        with pytest.raises(remote.RemoteError, match="refused the credentials"):
+            remote.request(digest_only.url + "/nobody", timeout=5, data=b"x", credentials=DBA)
+        with pytest.raises(remote.RemoteError, match="refused the credentials"):
+            remote.request(digest_only.url + "/digest", timeout=5, credentials=remote.Credentials("dba", "wrong"))
+    assert {scheme for _, _, scheme, _, _ in digest_only.seen} == {None, "Digest"}
+
+
+def test_a_login_goes_to_no_other_origin(fresh):
+    assert remote.request(fresh.url + "/basic", timeout=5, credentials=DBA)[0] == b"ok"
+    with serving() as other:
+        for _ in range(2):
+            assert remote.request(other.url + "/basic", timeout=5, credentials=DBA)[0] == b"ok"
+    assert [(scheme, status) for _, _, scheme, _, status in other.seen] == [(None, 401), ("Basic", 200),
+                                                                             ("Basic", 200)]
 
 
 # --------------------------------------------------------------------------- the catalogue

@@ -12,22 +12,27 @@ The wire. Queries go as GET, or as a form-encoded POST when the URL would be too
 never as a POST of ``application/sparql-query`` (Virtuoso never answers that). Every
 request has a client-side time limit. Data goes as N-Triples, never Turtle (Virtuoso's
 Turtle loader mangles escaped prefixed names). Given :class:`Credentials`, every request
-answers the server's Basic or Digest challenge, or carries a bearer token. HTTP errors and
+carries a bearer token, or answers the Basic or Digest challenge its server made: the first
+request to a server goes without a login and is sent again in answer to the 401, later ones
+answer the server's last challenge up front (:func:`login_opener`). HTTP errors and
 connection failures become one-line :class:`RemoteError` messages.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import http.client
 import io
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
-from urllib.request import (HTTPBasicAuthHandler, HTTPDigestAuthHandler, HTTPPasswordMgrWithDefaultRealm, Request,
-                            build_opener)
+from urllib.request import (HTTPBasicAuthHandler, HTTPDigestAuthHandler, HTTPPasswordMgrWithDefaultRealm,
+                            OpenerDirector, Request, build_opener, parse_http_list, parse_keqv_list)
 
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
@@ -100,24 +105,105 @@ def endpoint_for(query_url: str, *, files: list[Path] | None = None, graph: str 
 http.client._MAXHEADERS = max(http.client._MAXHEADERS, 100_000)  # noqa: SLF001 - no public setting
 
 
+class RememberingDigest(HTTPDigestAuthHandler):
+    """HTTP Digest that answers the last challenge it met up front, so that a request goes
+    once, not once without a login and again after the 401. A server that refuses the
+    answer (a stale nonce) sends a new challenge, which urllib answers as usual."""
+
+    def __init__(self, passwords):
+        self.local = threading.local()  # before urllib's __init__ sets self.retried
+        super().__init__(passwords)
+        self.challenge: dict | None = None
+        self.lock = threading.Lock()
+
+    # urllib counts a request's retries on its handler, which here serves every thread:
+    # counted per thread, as when each request had a handler of its own.
+    @property
+    def retried(self) -> int:
+        return getattr(self.local, "retried", 0)
+
+    @retried.setter
+    def retried(self, value: int) -> None:
+        self.local.retried = value
+
+    def http_error_401(self, req, fp, code, msg, headers):
+        # urllib resets the count only when the retry returns: after a refusal (its HTTPError
+        # once the count passes 5) the next 401 of this long-lived handler would fail at once.
+        try:
+            return super().http_error_401(req, fp, code, msg, headers)
+        finally:
+            self.reset_retry_count()
+
+    def retry_http_digest_auth(self, req, auth):
+        # Remembered before the retry: a retry refused as stale records the newer challenge.
+        self.challenge = parse_keqv_list(filter(None, parse_http_list(auth.partition(" ")[2])))
+        return super().retry_http_digest_auth(req, auth)
+
+    def get_authorization(self, req, chal):
+        with self.lock:  # it counts the requests made with a nonce; `queries --run` sends from several threads
+            return super().get_authorization(req, chal)
+
+    def http_request(self, req):
+        if self.challenge and not req.has_header("Authorization"):
+            answer = self.get_authorization(req, self.challenge)  # None for a URL the password is not for
+            if answer:
+                req.add_unredirected_header("Authorization", f"Digest {answer}")
+        return req
+
+    https_request = http_request
+
+
+class RememberingBasic(HTTPBasicAuthHandler):
+    """HTTP Basic sent up front, but only once the server has asked for Basic: never to a
+    server that asks for Digest, never before its first challenge."""
+
+    def __init__(self, passwords):
+        super().__init__(passwords)
+        self.realm: str | None = None
+
+    def retry_http_basic_auth(self, host, req, realm):
+        self.realm = realm
+        return super().retry_http_basic_auth(host, req, realm)
+
+    def http_request(self, req):
+        if self.realm is not None and not req.has_header("Authorization"):
+            user, password = self.passwd.find_user_password(self.realm, req.full_url)
+            if password is not None:
+                login = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+                req.add_unredirected_header("Authorization", f"Basic {login}")
+        return req
+
+    https_request = http_request
+
+
+@functools.cache
+def login_opener(origin: str, credentials: Credentials) -> OpenerDirector:
+    """The opener for every request of the process to one origin (scheme://host:port) with
+    these credentials: what the server asked for once is answered up front afterwards. The
+    password is registered for the origin's root, so that the query, update and GSP
+    endpoints of a server share it, and for no other origin."""
+    passwords = HTTPPasswordMgrWithDefaultRealm()
+    passwords.add_password(None, origin + "/", credentials.user, credentials.password)
+    return build_opener(RememberingDigest(passwords), RememberingBasic(passwords))
+
+
 def request(url: str, *, timeout: float, data: bytes | None = None, headers: dict | None = None,
             method: str | None = None, credentials: Credentials | None = None) -> tuple[bytes, str]:
     """One HTTP exchange: the body and its media type, or a one-line RemoteError."""
     headers = dict(headers or {})
-    handlers = []
     if credentials and credentials.token:
         headers["Authorization"] = f"Bearer {credentials.token}"
-    elif credentials:
-        # The password goes out only in answer to the server's challenge, Digest or Basic.
-        passwords = HTTPPasswordMgrWithDefaultRealm()
-        passwords.add_password(None, url, credentials.user, credentials.password)
-        handlers = [HTTPDigestAuthHandler(passwords), HTTPBasicAuthHandler(passwords)]
     try:
         prepared = Request(url, data=data, headers=headers, method=method)
     except ValueError:
         raise RemoteError(f"{_short(url)}: not an http:// or https:// URL") from None
+    if credentials and not credentials.token:
+        # The password goes out only in answer to a challenge this server made, Digest or Basic.
+        opener = login_opener(f"{prepared.type}://{prepared.host}".lower(), credentials)
+    else:
+        opener = build_opener()
     try:
-        with build_opener(*handlers).open(prepared, timeout=timeout) as response:
+        with opener.open(prepared, timeout=timeout) as response:
             body = response.read()
             # Virtuoso's "anytime" queries answer 200 with a partial result when they run out of time.
             if response.headers.get("X-SQL-State"):
