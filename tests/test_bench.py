@@ -211,3 +211,11 @@ def test_the_table_prints_targets_bounds_and_a_count_of_verdicts():
     # holds: build, cq01, validate, validate-changed, export, both second processes; missed: cq02;
     # not shown: the catalogue (rdflib's bound 16x)
     assert "targets (set for a million triples or more on 2 cores): 7 hold, 1 missed, 1 not shown" in table
+
+
+
+@pytest.mark.parametrize("option", ["--projects", "--repeat"])
+def test_bench_refuses_fewer_than_one_project_or_run(capsys, monkeypatch, option):
+    monkeypatch.setattr(bench, "run", lambda **kwargs: pytest.fail("nothing should run"))
+    assert main(["bench", option, "0"]) == 2
+    assert capsys.readouterr().err == "welfare-kg: --projects and --repeat must be at least 1\n"

@@ -249,3 +249,17 @@ def test_validate_changed_keeps_reporting_what_is_still_wrong(tmp_path, capsys):
     capsys.readouterr()
     assert main(cache + ["validate", "--changed", "--data", str(invalid)]) == 1, "nothing was fixed"
     assert "test-level-2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arguments", [
+    ["bench", "--cap", "-1"], ["bench", "--cap", "nan"], ["bench", "--validate-cap", "inf"],
+    ["serve", "--timeout", "0"], ["serve", "--timeout", "nan"],
+    ["--endpoint", "http://127.0.0.1:9/sparql", "--remote-timeout", "nan", "stats"],
+    ["stats", "--endpoint", "http://127.0.0.1:9/sparql", "--remote-timeout", "-5"],
+])
+def test_a_time_limit_must_be_a_positive_number_of_seconds(capsys, arguments):
+    """NaN passes a check for <= 0: unchecked, it started a server without a limit or reached
+    the socket as a misleading error about logins."""
+    option, value = next((a, b) for a, b in zip(arguments, arguments[1:]) if a.endswith(("cap", "timeout")))
+    assert main(arguments) == 2
+    assert f"argument {option}: '{value}' is not a positive number of seconds" in capsys.readouterr().err

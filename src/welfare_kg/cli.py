@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,18 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into head: the reader wanted no more
         sys.stderr.close()
         return EXIT_OK
+
+
+def seconds(text: str) -> float:
+    """A time limit given on the command line: a positive, finite number of seconds (NaN,
+    which every comparison fails, would otherwise pass a check for ``<= 0``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive number of seconds")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--public", action="store_true",
                        help="serve only what a public export contains (always so for a non-loopback --host)")
-    serve.add_argument("--timeout", type=float, default=5.0, help="seconds a query may run (default 5)")
+    serve.add_argument("--timeout", type=seconds, default=5.0, help="seconds a query may run (default 5)")
     serve.add_argument("--max-rows", type=int, default=10_000, help="result-size cap (default 10000)")
     serve.add_argument("--in-memory", action="store_true",
                        help="each query worker holds a copy of the graph in memory (about 400 MB per million "
@@ -164,9 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--repeat", type=int, default=3,
                        help="runs of each query, cycling through its parameter values (default 3)")
-    bench.add_argument("--cap", type=float, default=10.0,
+    bench.add_argument("--cap", type=seconds, default=10.0,
                        help="seconds one query run may take before it is recorded as capped (default 10)")
-    bench.add_argument("--validate-cap", type=float, default=60.0,
+    bench.add_argument("--validate-cap", type=seconds, default=60.0,
                        help="seconds validation or export may take before being capped (default 60, "
                             "the validation target)")
     bench.add_argument("--data", type=Path, metavar="PATH",
@@ -185,7 +198,7 @@ def add_remote_arguments(parser: argparse.ArgumentParser, default=argparse.SUPPR
                         help="SPARQL Update endpoint for push (default: --endpoint)")
     parser.add_argument("--graph", metavar="IRI", default=default,
                         help="keep everything in this one named graph instead of one graph per source file")
-    parser.add_argument("--remote-timeout", type=float, metavar="SECONDS",
+    parser.add_argument("--remote-timeout", type=seconds, metavar="SECONDS",
                         default=60.0 if default is None else default,
                         help="client-side time limit of each request to the endpoint (default 60)")
     parser.add_argument("--user", metavar="NAME", default=default,
@@ -212,8 +225,6 @@ def open_graph(args, files: list[Path] | None = None):
 
 
 def remote_endpoint(args, files: list[Path] | None = None) -> remote.Endpoint:
-    if args.remote_timeout <= 0:
-        raise UsageError("--remote-timeout must be positive")
     if args.graph is not None and not queries.ABSOLUTE_IRI.match(args.graph):
         raise UsageError(f"--graph: '{args.graph}' is not an absolute IRI")
     whole_store = getattr(args, "whole_store", False)
