@@ -219,3 +219,15 @@ def test_bench_refuses_fewer_than_one_project_or_run(capsys, monkeypatch, option
     monkeypatch.setattr(bench, "run", lambda **kwargs: pytest.fail("nothing should run"))
     assert main(["bench", option, "0"]) == 2
     assert capsys.readouterr().err == "welfare-kg: --projects and --repeat must be at least 1\n"
+
+
+def test_bad_given_data_is_named_as_given(tmp_path, capsys):
+    """The bench works on links to the data in a folder of its own; an error names the user's file."""
+    bad = tmp_path / "national" / "part-1.nt"
+    bad.parent.mkdir()
+    bad.write_text("<https://example.org/a> <https://example.org/b> <https://example.org/c> .\n\n"
+                   "<https://example.org/a> <https://example.org/b> .\n", encoding="utf-8")
+    assert main(["bench", "--data", str(bad.parent)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith(f"welfare-kg: bench: the ours side failed: {bad}:3:")
+    assert "welfare-kg-bench-" not in err[-1] and "Traceback" not in "".join(err)

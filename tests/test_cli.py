@@ -263,3 +263,10 @@ def test_a_time_limit_must_be_a_positive_number_of_seconds(capsys, arguments):
     option, value = next((a, b) for a, b in zip(arguments, arguments[1:]) if a.endswith(("cap", "timeout")))
     assert main(arguments) == 2
     assert f"argument {option}: '{value}' is not a positive number of seconds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["99999", "-1", "http"])
+def test_serve_refuses_a_port_out_of_range(capsys, value):
+    """99999 reached the socket and ended in a traceback."""
+    assert main(["serve", "--port", value]) == 2
+    assert f"argument --port: '{value}' is not a port number (0 to 65535)" in capsys.readouterr().err

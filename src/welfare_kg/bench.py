@@ -65,7 +65,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import generate, queries, resources, store
-from .errors import UsageError
+from .errors import UsageError, WelfareKGError
 
 SECOND_PROCESS_QUERY = ("cq05-active-in-year", {"year": "2010"})
 SERVE_START_CAP = 600.0  # seconds serve may take to load the graph into its query workers
@@ -493,44 +493,56 @@ def run(*, projects: int = 2000, seed: int = 0, repeat: int = 3, cap: float = 10
         log=None) -> dict:
     """Generate (unless ``data`` is given), run both sides, and return the JSON-ready report."""
     log = log or (lambda message: None)
-    given = data is not None
+    given = data
     start, stat = time.perf_counter(), read_proc_stat()
     phases: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="welfare-kg-bench-", dir=work_dir) as temporary:
         work = Path(temporary)
-        if data is None:
+        if given is None:
             data = work / "data" / f"synthetic-{projects}-{seed}"
             with phase(phases, "generate", log):
                 generate.write_folder(data, projects=projects, seed=seed)
         else:
             with phase(phases, "link the given data", log):
-                data = working_copy(data, work / "data")
-        files = resources.source_files() + resources.data_files(data)
+                data = working_copy(given, work / "data")
         options = {"repeat": repeat, "cap": cap, "validate_cap": validate_cap}
-        ours = _child("ours", files, options, work, log)
-        phases.update(ours.pop("phases"))
-        with phase(phases, "ours: second query process", log):
-            ours["second"] = second_process("ours", data, work, cap)
-        with phase(phases, "ours: serve --in-memory start and one query", log):
-            ours["second_server"], ours["second_server_failure"], ours["server_start"] = second_process_server(
-                data, work, cap)
-        with phase(phases, "ours: validate", log):
-            ours["validate"] = welfare_kg(["validate", "--data", str(data)], work, validate_cap)
-        with phase(phases, "ours: export", log):
-            ours["export"] = welfare_kg(["export", "--data", str(data), "-o", str(work / "export.ttl")], work,
-                                        validate_cap)
-        with phase(phases, "ours: one project changed, validate --changed", log):
-            change_one_budget(data)
-            ours["changed"] = welfare_kg(["validate", "--changed", "--data", str(data)], work, validate_cap)
-        options["organisations"] = ours["organisations"]
-        theirs = _child("rdflib", files, options, work, log)
-        phases.update(theirs.pop("phases"))
-        with phase(phases, "rdflib: second query process", log):
-            theirs["second"] = second_process("rdflib", data, work, cap)
+        try:
+            ours, theirs = _measure(data, work, options, phases, log)
+        except WelfareKGError as error:
+            if given is None:
+                raise
+            # A complaint about the working copy names the file the user gave.
+            raise type(error)(str(error).replace(str(data), str(given))) from None
     total = time.perf_counter() - start
     phases["other"] = total - sum(phases.values())  # side processes' start and end, clean-up
     return report(ours, theirs, cap=cap, validate_cap=validate_cap, projects=None if given else projects,
                   repeat=repeat, phases=phases, total=total, steal=cpu_steal_share(stat, read_proc_stat()))
+
+
+def _measure(data: Path, work: Path, options: dict, phases: dict[str, float], log) -> tuple[dict, dict]:
+    """Both sides' figures on the files of ``data`` plus the curated sources, in ``work``."""
+    cap, validate_cap = options["cap"], options["validate_cap"]
+    files = resources.source_files() + resources.data_files(data)
+    ours = _child("ours", files, options, work, log)
+    phases.update(ours.pop("phases"))
+    with phase(phases, "ours: second query process", log):
+        ours["second"] = second_process("ours", data, work, cap)
+    with phase(phases, "ours: serve --in-memory start and one query", log):
+        ours["second_server"], ours["second_server_failure"], ours["server_start"] = second_process_server(
+            data, work, cap)
+    with phase(phases, "ours: validate", log):
+        ours["validate"] = welfare_kg(["validate", "--data", str(data)], work, validate_cap)
+    with phase(phases, "ours: export", log):
+        ours["export"] = welfare_kg(["export", "--data", str(data), "-o", str(work / "export.ttl")], work,
+                                    validate_cap)
+    with phase(phases, "ours: one project changed, validate --changed", log):
+        change_one_budget(data)
+        ours["changed"] = welfare_kg(["validate", "--changed", "--data", str(data)], work, validate_cap)
+    theirs = _child("rdflib", files, {**options, "organisations": ours["organisations"]}, work, log)
+    phases.update(theirs.pop("phases"))
+    with phase(phases, "rdflib: second query process", log):
+        theirs["second"] = second_process("rdflib", data, work, cap)
+    return ours, theirs
 
 
 def _row(task: str, ours: float | None, theirs: float | None, note: str | None = None, **extra) -> dict:
@@ -684,10 +696,14 @@ def _main(argv: list[str]) -> int:
     if command == "_side":
         side, options = argv[1], json.loads(argv[2])
         files = [Path(f) for f in options["files"]]
-        figures = run_side(side, files, repeat=options["repeat"], cap=options["cap"],
-                           validate_cap=options["validate_cap"], organisations=options.get("organisations"),
-                           work_dir=Path(options["work_dir"]),
-                           log=lambda message: print(PHASE_MARK + message, file=sys.stderr, flush=True))
+        try:
+            figures = run_side(side, files, repeat=options["repeat"], cap=options["cap"],
+                               validate_cap=options["validate_cap"], organisations=options.get("organisations"),
+                               work_dir=Path(options["work_dir"]),
+                               log=lambda message: print(PHASE_MARK + message, file=sys.stderr, flush=True))
+        except WelfareKGError as error:  # its message is the last line the bench reads
+            print(error, file=sys.stderr)
+            return error.exit_code
         json.dump(figures, sys.stdout)
         sys.stdout.flush()
         # Without the interpreter's clean-up: freeing rdflib's graph object by object takes

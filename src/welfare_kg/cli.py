@@ -56,6 +56,17 @@ def seconds(text: str) -> float:
     return value
 
 
+def port(text: str) -> int:
+    """A TCP port given on the command line, 0 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number (0 to 65535)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="welfare-kg",
@@ -128,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="SPARQL 1.1 endpoint, dereferenceable IRIs and a query page")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=port, default=8000, help="TCP port (default 8000; 0: any free one)")
     serve.add_argument("--public", action="store_true",
                        help="serve only what a public export contains (always so for a non-loopback --host)")
     serve.add_argument("--timeout", type=seconds, default=5.0, help="seconds a query may run (default 5)")

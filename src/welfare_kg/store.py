@@ -121,8 +121,12 @@ def load_files(store: ox.Store, files: list[Path]) -> None:
         stray = next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None)
         if stray is not None:
             files = {str(named_graph_for(path)): path for path in triples}
-            where = files.get(getattr(stray.object, "value", ""), "an N-Triples file")
-            raise LoadError(f"{where}: a triple has no object (subject {stray.subject}, "
+            where = files.get(getattr(stray.object, "value", ""))
+            if where is not None:
+                with _load_errors(where):  # parsed on its own, the file says on which line
+                    for _ in ox.parse(path=str(where), format=ox.RdfFormat.N_TRIPLES):
+                        pass
+            raise LoadError(f"{where or 'an N-Triples file'}: a triple has no object (subject {stray.subject}, "
                             f"predicate {stray.predicate})")
 
 
