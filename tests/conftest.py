@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import threading
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -52,3 +56,33 @@ def ask(graph_or_dataset, query: str) -> bool:
 def rows(graph_or_dataset, query: str) -> list:
     """Run a SELECT query with the project's prefixes and return its rows."""
     return list(graph_or_dataset.query(query))
+
+
+@contextlib.contextmanager
+def answering(respond, media: str = "application/sparql-results+json"):
+    """A loopback HTTP server answering every GET or POST with 200 and ``respond``: bytes, or a
+    function of the request (its path and body, decoded) giving them. A store gone wrong;
+    yields its SPARQL URL."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def answer(self):
+            sent = self.path + self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("ascii")
+            body = respond(urllib.parse.unquote_plus(sent)) if callable(respond) else respond
+            self.send_response(200)
+            self.send_header("Content-Type", media)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = answer
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/sparql"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

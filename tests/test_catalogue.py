@@ -215,3 +215,16 @@ def test_csv_of_an_ask_query_and_errors_name_the_query(dataset):
     broken = queries.query_from_text("SELECT ?s WHERE { ?s ", "broken")
     with pytest.raises(queries.UsageError, match="^broken: invalid SPARQL"):
         queries.run_csv(dataset, broken)
+
+
+def test_a_query_file_that_is_not_utf8_names_its_line(tmp_path):
+    path = tmp_path / "latin2.rq"
+    path.write_bytes("SELECT ?s WHERE {\n  ?s ?p \"Łódź\" }\n".encode("iso-8859-2"))
+    with pytest.raises(queries.UsageError, match=f"^{path}:2: not UTF-8 text$"):
+        queries.resolve(str(path))
+
+
+def test_an_empty_standard_input_is_no_query():
+    for text in ("", "  \n"):
+        with pytest.raises(queries.UsageError, match=r"^stdin: no query \(standard input was empty\)$"):
+            queries.resolve("-", text)

@@ -270,3 +270,37 @@ def test_serve_refuses_a_port_out_of_range(capsys, value):
     """99999 reached the socket and ended in a traceback."""
     assert main(["serve", "--port", value]) == 2
     assert f"argument --port: '{value}' is not a port number (0 to 65535)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["query", "cq07-timeline"], ["export"], ["dcat"], ["network"], ["viz"], ["generate", "--projects", "1"],
+])
+def test_output_to_a_folder_is_one_line_and_leaves_the_folder_alone(capsys, cache_dir, tmp_path, argv):
+    """-o naming a folder (or a place under a file) ended in a traceback from the rename."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "kept.txt").write_text("mine")
+    plain = tmp_path / "notes.txt"
+    plain.write_text("mine")
+    for target, reason in ((folder, "is a folder; give a file name to write"),
+                           (plain / "x", "cannot write: File exists")):
+        code, _, err = run_cli(capsys, cache_dir, *argv, "-o", str(target))
+        assert (code, err) == (2, f"welfare-kg: {target}: {reason}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "out"]
+    assert [p.name for p in folder.iterdir()] == ["kept.txt"] and plain.read_text() == "mine"
+
+
+def test_queries_output_dir_needs_run(capsys, cache_dir, tmp_path):
+    """Without --run the listing went to standard output and -o was silently ignored."""
+    code, _, err = run_cli(capsys, cache_dir, "queries", "-o", str(tmp_path / "answers"))
+    assert (code, err) == (2, "welfare-kg: -o/--output-dir needs --run (the listing goes to standard output)\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["viz", "network"])
+def test_hops_must_be_a_whole_number_of_steps(capsys, cache_dir, tmp_path, command):
+    """-1 was taken as 0 by networkx, without a word."""
+    code, _, err = run_cli(capsys, cache_dir, command, "--focus", "organisation:mops-gdynia", "--hops", "-1",
+                           "-o", str(tmp_path / "out"))
+    assert code == 2 and "argument --hops: '-1' is not a number of steps (0 or more)" in err
+    assert list(tmp_path.iterdir()) == []

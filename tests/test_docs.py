@@ -96,3 +96,24 @@ def test_cli_replaces_the_folder_and_output_is_stable(site, tmp_path, cache_dir,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["docs"]  # nothing left beside it
     for page in site.iterdir():
         assert (target / page.name).read_bytes() == page.read_bytes(), page.name
+
+
+def test_cli_never_replaces_a_file_or_a_folder_of_other_things(tmp_path, cache_dir, capsys, monkeypatch):
+    plain = tmp_path / "notes.txt"
+    plain.write_text("mine", encoding="utf-8")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "data.csv").write_text("mine", encoding="utf-8")
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    for target, reason in ((plain, "exists and holds more than HTML pages; not replaced"),
+                           (mixed, "exists and holds more than HTML pages; not replaced"),
+                           (plain / "docs", "cannot write: File exists"),
+                           (".", "is (or holds) the current folder; not replaced")):
+        assert main(["--cache-dir", str(cache_dir), "docs", "-o", str(target)]) == 2
+        err = capsys.readouterr().err
+        assert err == f"welfare-kg: {target}: {reason}\n", target
+    assert plain.read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here", "mixed", "notes.txt"]
+    assert [p.name for p in mixed.iterdir()] == ["data.csv"] and list(here.iterdir()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ from rdflib.compare import isomorphic
 
 from welfare_kg import export, generate, store
 from welfare_kg.cli import main
+from welfare_kg.errors import UsageError
 from welfare_kg.namespaces import SCHEMA, WKG
 
 RDFLIB_FORMAT = {"turtle": "turtle", "nt": "nt", "jsonld": "json-ld", "xml": "xml", "trig": "trig"}
@@ -176,3 +178,16 @@ def test_export_names_a_syntax_error_as_the_store_build_does(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert out == "" and err == built
     assert err.startswith(f"welfare-kg: {broken}:5:") and len(err.strip().splitlines()) == 1
+
+
+def test_an_unwritable_target_is_a_usage_error_and_what_was_there_stays(tmp_path):
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    (folder / "kept.csv").write_text("mine", encoding="utf-8")
+    plain = tmp_path / "notes.txt"
+    plain.write_text("mine", encoding="utf-8")
+    for target, reason in ((folder, "is a folder"), (plain / "out.ttl", "cannot write")):
+        with pytest.raises(UsageError, match=f"^{re.escape(str(target))}: {reason}"):
+            export.write_atomic(target, b"new content")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers", "notes.txt"]
+    assert [p.name for p in folder.iterdir()] == ["kept.csv"] and plain.read_text(encoding="utf-8") == "mine"

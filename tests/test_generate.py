@@ -134,3 +134,23 @@ def test_a_folder_of_other_files_is_never_replaced(tmp_path):
     assert main(["generate", "--projects", "5", "--output-dir", str(target)]) == 0
     assert main(["generate", "--projects", "150", "--output-dir", str(target)]) == 0, "its own output is replaced"
     assert len(list(target.iterdir())) == 3
+
+
+def test_output_that_cannot_be_written_is_one_line_and_nothing_is_lost(tmp_path, capsys, monkeypatch):
+    plain = tmp_path / "notes.txt"
+    plain.write_text("mine", encoding="utf-8")
+    own = tmp_path / "national"
+    assert main(["generate", "--projects", "5", "--output-dir", str(own)]) == 0
+    before = sorted(p.name for p in own.iterdir())
+    monkeypatch.chdir(own)
+    for argv, message in (
+            (["-o", str(own)], f"{own}: is a folder; give a file name to write"),
+            (["-o", str(plain / "x.nt")], f"{plain / 'x.nt'}: cannot write: File exists"),
+            (["--output-dir", str(plain / "x")], f"{plain / 'x'}: cannot write: File exists"),
+            (["--output-dir", "."], ".: is (or holds) the current folder; not replaced")):
+        capsys.readouterr()
+        assert main(["generate", "--projects", "5", *argv]) == 2, argv
+        assert capsys.readouterr().err == f"welfare-kg: {message}\n"
+    assert sorted(p.name for p in own.iterdir()) == before, "its own earlier output is still there"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["national", "notes.txt"]
+    assert plain.read_text(encoding="utf-8") == "mine"

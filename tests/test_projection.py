@@ -153,3 +153,10 @@ def test_projection_ignores_rdf_type_as_edge():
     context.add((thing, RDF.type, URIRef(BASE + "ontology/Project")))
     graph = projection.project([(thing, RDF.type, URIRef(BASE + "ontology/Project"))], context)
     assert list(graph) == [str(thing)] and graph.number_of_edges() == 0
+
+
+def test_a_class_not_in_the_view_is_named_with_those_that_are(dataset):
+    """A misspelt class (or one in the wrong case) used to leave silently nothing to draw."""
+    with pytest.raises(UsageError, match=r"^--types: no project, Nope in the 'overview' view; its classes are: "
+                                         r".*NonGovernmentalOrganisation, .*Project"):
+        build(dataset, types=["Project", "project", "Nope"])

@@ -35,6 +35,7 @@ import pytest
 from rdflib import BNode, Graph, Literal
 from rdflib.namespace import XSD
 
+from conftest import answering
 from test_server import Server, fetch, get_query
 from welfare_kg import cli, dcat, queries, remote, results, store
 from welfare_kg import sparql_protocol as sp
@@ -732,3 +733,40 @@ def test_a_malformed_language_tag_is_refused_as_rdflib_refuses_it():
         results.format_answer(answer, "csv")
     with pytest.raises(ValueError):
         rdflib_writes(answer, "csv")
+
+
+# --------------------------------------------------------------------------- answers that are not SPARQL results
+
+@pytest.mark.parametrize("body, reason", [
+    (b"[1, 2, 3]", "the answer is not SPARQL JSON: no results object"),
+    (b'{"head": {}, "results": []}', "the answer is not SPARQL JSON: no results object"),
+    (b'{"head": {}, "boolean": true}', "answered a SELECT query with a result of type ASK"),
+])
+@pytest.mark.parametrize("command", [["stats"], ["query", "cq07-timeline"], ["query", "cq07-timeline", "--format",
+                                                                              "csv"]])
+def test_json_that_is_not_select_results_is_a_one_line_error(capsys, cache_dir, body, reason, command):
+    """Valid JSON of another shape ended in a traceback (AttributeError, TypeError)."""
+    with answering(body) as url:
+        code, err, _ = one_line_error(capsys, "--cache-dir", str(cache_dir), "--endpoint", url, *command)
+    assert (code, err) == (2, f"welfare-kg: {url}: {reason}\n")
+
+
+@pytest.mark.parametrize("body", [
+    b"[1, 2, 3]",
+    b'{"head": {"vars": ["g", "n"]}, "results": {"bindings": [{"g": {"type": "nope", "value": "x"}}]}}',
+    b'{"head": {"vars": ["g", "n"]}}',
+])
+def test_export_from_a_store_answering_nonsense_is_a_one_line_error(capsys, cache_dir, tmp_path, body):
+    target = tmp_path / "export.ttl"
+    with answering(body) as url:
+        code, err, _ = one_line_error(capsys, "--cache-dir", str(cache_dir), "--endpoint", url, "export",
+                                      "-o", str(target))
+    assert code == 2 and err.startswith(f"welfare-kg: {url}: ")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1:9/sparql"])
+def test_an_endpoint_must_be_http(capsys, cache_dir, url):
+    """urllib reads file:// and ftp:// URLs too: the 'stats' of a local file, or a DNS look-up."""
+    code, err, _ = one_line_error(capsys, "--cache-dir", str(cache_dir), "--endpoint", url, "stats")
+    assert (code, err) == (2, f"welfare-kg: {url}: not an http:// or https:// URL\n")

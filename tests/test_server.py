@@ -22,6 +22,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, OWL, RDF, RDFS
 
+from conftest import answering
 from welfare_kg import dcat, store
 from welfare_kg import sparql_protocol as sp
 from welfare_kg.cli import main as cli_main
@@ -636,3 +637,23 @@ def test_a_cut_answer_is_an_error_for_the_client(server, tmp_path):
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip() == (f"welfare-kg: {server.sparql}: the store cut the answer at its row limit of "
                                    f"{MAX_ROWS} (Virtuoso: [SPARQL] ResultSetMaxRows; welfare-kg serve: --max-rows)")
+
+
+def test_serving_a_store_that_cannot_be_reached_is_a_one_line_error(capsys):
+    """The workers' first query failed, and its message reached int() as the triple count."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/sparql"  # closed again: nothing listens there
+    assert cli_main(["serve", "--endpoint", url, "--port", "0"]) == 2
+    assert capsys.readouterr().err == f"welfare-kg: {url}: cannot connect: Connection refused\n"
+
+
+def test_serving_a_store_that_answers_only_ask_ends_without_a_traceback(capsys):
+    def respond(sent: str) -> bytes:  # ASK {} passes; the workers' count is not SPARQL JSON
+        return b'{"head": {}, "boolean": true}' if "ASK {}" in sent else b"[1]"
+
+    with answering(respond) as url:
+        assert cli_main(["serve", "--endpoint", url, "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == f"welfare-kg: {url}: the answer is not SPARQL JSON: no results object"

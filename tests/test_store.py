@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -331,3 +333,44 @@ def test_work_folders_of_killed_builds_are_removed_and_a_live_one_kept(tmp_path)
         os.close(lock)
     store.build_store(cache, files=files)
     assert not live.exists()
+
+
+def test_a_source_that_cannot_be_read_is_a_load_error_naming_it(tmp_path, monkeypatch):
+    """As a file without read permission (the tests may run as root, who reads everything)."""
+    locked = tmp_path / "locked.nt"
+    locked.write_text("<https://example.org/s> <https://example.org/p> <https://example.org/o> .\n")
+    opened = Path.open
+
+    def refuse(path, *args, **kwargs):
+        if path == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return opened(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    with pytest.raises(LoadError, match=f"^{re.escape(str(locked))}: cannot read: Permission denied$"):
+        store.build_store(tmp_path / "cache", files=resources.source_files() + [locked])
+
+
+def test_a_read_error_from_the_parser_is_named_as_python_names_it(tmp_path):
+    folder = tmp_path / "folder.ttl"  # pyoxigraph's own OSError has no strerror
+    folder.mkdir()
+    with pytest.raises(LoadError, match=f"^{re.escape(str(folder))}: cannot read: Is a directory$"):
+        store.memory_copy([folder])
+
+
+def test_a_parser_error_spanning_lines_says_its_position_once(tmp_path):
+    broken = tmp_path / "broken.ttl"
+    broken.write_text('@prefix ex: <https://example.org/> .\nex:a ex:b "never closed .\n')
+    with pytest.raises(LoadError) as error:
+        store.memory_copy([broken])
+    assert str(error.value) == f"{broken}:2:11: Unexpected end of file"
+
+
+def test_a_cache_dir_that_cannot_hold_the_store_is_a_load_error(tmp_path):
+    plain = tmp_path / "cache.txt"
+    plain.write_text("not a folder")
+    for cache, reason in ((plain, "File exists"), (plain / "sub", "Not a directory")):
+        with pytest.raises(LoadError, match=f"^{re.escape(str(cache))}: cannot keep the store there "
+                                            f"\\(--cache-dir\\): {reason}$"):
+            store.build_store(cache)
+    assert plain.read_text() == "not a folder"

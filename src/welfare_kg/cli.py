@@ -44,27 +44,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
-def seconds(text: str) -> float:
-    """A time limit given on the command line: a positive, finite number of seconds (NaN,
-    which every comparison fails, would otherwise pass a check for ``<= 0``)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a positive number of seconds")
-    return value
+def _checked(convert, accept, wanted: str):
+    """An argparse type: ``convert(text)`` when ``accept`` holds for it, else an error saying
+    what was wanted (a check for ``<= 0`` alone would let NaN through: it fails every comparison)."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not {wanted}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"'{text}' is not {wanted}")
+        return value
+    return parse
 
 
-def port(text: str) -> int:
-    """A TCP port given on the command line, 0 to 65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a port number (0 to 65535)")
-    return value
+seconds = _checked(float, lambda value: 0 < value < math.inf, "a positive number of seconds")
+port = _checked(int, lambda value: 0 <= value <= 65535, "a port number (0 to 65535)")
+hops = _checked(int, lambda value: value >= 0, "a number of steps (0 or more)")  # networkx takes -1 as 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -288,7 +284,7 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("view", nargs="?", default="overview", help="a view in viz/ (default: overview)")
     parser.add_argument("--lang", choices=("pl", "en"), default="pl", help="language of labels")
     parser.add_argument("--focus", metavar="ENTITY", help="IRI, prefixed name or label to centre on")
-    parser.add_argument("--hops", type=int, default=1, help="with --focus: how many steps around it")
+    parser.add_argument("--hops", type=hops, default=1, help="with --focus: how many steps around it")
     parser.add_argument("--types", metavar="CLASS,...", help="keep only nodes of these classes (e.g. Project,Concept)")
     parser.add_argument("--year", type=int, help="keep projects active that year and what hangs off them")
 
@@ -348,6 +344,8 @@ def cmd_validate(args) -> int:
 
 def cmd_queries(args) -> int:
     catalogue = queries.catalogue()
+    if args.output_dir and not args.run:
+        raise UsageError("-o/--output-dir needs --run (the listing goes to standard output)")
     if not args.run:
         for item in catalogue:
             params = ", ".join(f"{p.name}={p.default}" for p in item.parameters)

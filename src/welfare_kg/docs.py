@@ -13,25 +13,21 @@ from __future__ import annotations
 
 import html
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, SKOS
 
 from . import resources
+from .export import write_atomic_folder
 
 LANGUAGES = ("pl", "en")
 
 
 def generate(output_dir: Path) -> Path:
-    """Write index.html and one page per SKOS scheme into ``output_dir``; return the index."""
-    output_dir = Path(output_dir)
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
-    try:
+    """Write index.html and one page per SKOS scheme into ``output_dir``; return the index.
+    Only a folder of HTML pages (an earlier output) is replaced (:func:`export.write_atomic_folder`)."""
+    with write_atomic_folder(output_dir, _replaceable, "HTML pages") as staging:
         schemes = [scheme_context(path) for path in vocabulary_files()]
         ontology = Graph().parse(resources.ontology_dir() / "welfare.ttl", format="turtle")
         header = next(ontology.subjects(RDF.type, OWL.Ontology))
@@ -42,12 +38,12 @@ def generate(output_dir: Path) -> Path:
             page = template.render(scheme=scheme, version=version, modified=modified)
             (staging / scheme["file"]).write_text(page, encoding="utf-8")
         (staging / "index.html").write_text(_ontology_page(schemes), encoding="utf-8")
-        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp's 0700 would survive the rename
-        _replace_dir(staging, output_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return output_dir / "index.html"
+    return Path(output_dir) / "index.html"
+
+
+def _replaceable(folder: Path) -> bool:
+    """A folder of nothing but HTML pages, as :func:`generate` writes (or an empty one)."""
+    return folder.is_dir() and all(p.is_file() and p.suffix == ".html" for p in folder.iterdir())
 
 
 def vocabulary_files() -> list[Path]:
@@ -160,20 +156,3 @@ def _environment():
     return Environment(loader=FileSystemLoader(str(resources.templates_dir())),
                        autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                        keep_trailing_newline=True)
-
-
-def _replace_dir(staging: Path, target: Path) -> None:
-    """Put the new folder in place; an old one is moved aside first and then removed."""
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-        os.rename(target, old / target.name)
-    os.rename(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -14,6 +14,7 @@ import gc
 import hashlib
 import itertools
 import os
+import shutil
 import tempfile
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from typing import IO, Callable, Iterable, Iterator, Mapping, NoReturn, Sequence
 import pyoxigraph as ox
 from rdflib import Graph
 
+from .errors import UsageError
 from .namespaces import GRAPH, PREFIXES, WKG
 
 FORMATS = {
@@ -325,19 +327,70 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 @contextmanager
 def write_atomic_stream(path: Path, *, binary: bool = False) -> Iterator[IO]:
-    """A file to write into that replaces ``path`` only once the ``with`` block ends without error."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """A file to write into that replaces ``path`` only once the ``with`` block ends without error.
+
+    A target that cannot be written (a folder, a read-only place, a full disk) is a one-line
+    UsageError naming it.
+    """
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder; give a file name to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
     try:
         with (os.fdopen(handle, "wb", buffering=1 << 20) if binary else
               os.fdopen(handle, "w", encoding="utf-8", newline="\n", buffering=1 << 20)) as out:
             yield out
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(temporary):
             os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
         raise
+
+
+@contextmanager
+def write_atomic_folder(path: Path, replaceable: Callable[[Path], bool], holds: str) -> Iterator[Path]:
+    """A new folder to write into that takes the place of ``path`` only once the ``with`` block
+    ends without error, so a reader never sees a half-written set.
+
+    Only a folder that ``replaceable`` accepts (an earlier output; ``holds`` says what that
+    is, for the refusal) is replaced: never a file, nor a folder holding anything else, nor
+    the current folder or one above it.
+    """
+    folder = Path(path).resolve()
+    if Path.cwd().is_relative_to(folder):  # replacing it would leave the shell in a removed folder
+        raise UsageError(f"{path}: is (or holds) the current folder; not replaced")
+    if folder.exists() and not replaceable(folder):
+        raise UsageError(f"{path}: exists and holds more than {holds}; not replaced")
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
+    try:
+        yield staging
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp's 0700 would survive the rename
+        _replace_dir(staging, folder)
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    """Put the new folder in place; an old one is moved aside first and then removed."""
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+        os.rename(target, old / target.name)
+    os.rename(staging, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _umask() -> int:

@@ -27,7 +27,6 @@ from itertools import accumulate
 from pathlib import Path
 from typing import IO, Callable
 
-from .errors import UsageError
 
 BASE = "https://w3id.org/welfare-kg/"
 ID = BASE + "id/"
@@ -466,36 +465,21 @@ def write_folder(folder, *, projects: int, seed: int = 0) -> tuple[int, int]:
     so a reader never sees a half-written set. As in the curated ``graph/``, one file per
     source document means that changing one project touches one small file.
     """
-    import os
-    import shutil
-    import tempfile
+    from .export import write_atomic_folder
 
-    from .export import _umask
-
-    folder = Path(folder)
-    if folder.exists() and not _replaceable(folder):
-        raise UsageError(f"{folder}: exists and holds more than files from 'generate'; not replaced")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     handles: list[IO[str]] = []
+    with write_atomic_folder(folder, _replaceable, "files from 'generate'") as staging:
+        def open_part(name: str) -> IO[str]:
+            if handles:
+                handles[-1].close()
+            handles.append((staging / f"synthetic-{seed}-{name}.nt").open("w", encoding="utf-8", newline="\n"))
+            return handles[-1]
 
-    def open_part(name: str) -> IO[str]:
-        if handles:
-            handles[-1].close()
-        handles.append((staging / f"synthetic-{seed}-{name}.nt").open("w", encoding="utf-8", newline="\n"))
-        return handles[-1]
-
-    try:
-        count = generate(None, projects=projects, seed=seed, open_part=open_part)
-        handles[-1].close()
-        os.chmod(staging, 0o777 & ~_umask())
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.rename(staging, folder)
-    finally:
-        for handle in handles:
-            handle.close()
-        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            count = generate(None, projects=projects, seed=seed, open_part=open_part)
+        finally:
+            for handle in handles:
+                handle.close()
     return count, len(handles)
 
 

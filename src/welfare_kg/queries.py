@@ -87,7 +87,13 @@ def parse_header(text: str) -> dict:
 
 
 def load_query(path: Path, name: str | None = None) -> CatalogueQuery:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = error.object[:error.start].count(b"\n") + 1
+        raise UsageError(f"{path}:{line}: not UTF-8 text") from None
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read: {error.strerror}") from None
     return query_from_text(text, name or path.stem, path)
 
 
@@ -116,7 +122,9 @@ def catalogue(*, include_checks: bool = False) -> list[CatalogueQuery]:
 def resolve(name_or_file: str, stdin_text: str | None = None) -> CatalogueQuery:
     """A catalogue name, a path to an ``.rq`` file, or ``-`` for standard input."""
     if name_or_file == "-":
-        return query_from_text(stdin_text or "", "stdin")
+        if not (stdin_text or "").strip():  # the parser would only say "expected [_]" at 1:1
+            raise UsageError("stdin: no query (standard input was empty)")
+        return query_from_text(stdin_text, "stdin")
     by_name = {q.name: q for q in catalogue(include_checks=True)}
     if name_or_file in by_name:
         return by_name[name_or_file]

@@ -196,7 +196,9 @@ def request(url: str, *, timeout: float, data: bytes | None = None, headers: dic
     try:
         prepared = Request(url, data=data, headers=headers, method=method)
     except ValueError:
-        raise RemoteError(f"{_short(url)}: not an http:// or https:// URL") from None
+        prepared = None
+    if prepared is None or prepared.type not in ("http", "https"):  # urllib would also read file:// and ftp://
+        raise RemoteError(f"{_short(url)}: not an http:// or https:// URL")
     if credentials and not credentials.token:
         # The password goes out only in answer to a challenge this server made, Digest or Basic.
         opener = login_opener(f"{prepared.type}://{prepared.host}".lower(), credentials)
@@ -283,7 +285,13 @@ class RemoteStore(SPARQLStore):
 
     def _query(self, query: str, default_graph=None, named_graph=None) -> Result:  # noqa: ARG002 - our dataset rule
         body, media = send_query(self.endpoint, query, accept_for(query))
-        return parsed_answer(self.endpoint, body, media)
+        result = parsed_answer(self.endpoint, body, media)
+        # A SELECT answered with a boolean (or a graph) would fail later, in the caller's hands.
+        expected = {"DESCRIBE": "CONSTRUCT"}.get(sp.classify(query), sp.classify(query))
+        if expected is not None and result.type != expected:
+            raise RemoteError(f"{self.endpoint.query_url}: answered a {expected} query with a result of type "
+                              f"{result.type}")
+        return result
 
 
 def parsed_answer(endpoint: Endpoint, body: bytes, media: str) -> Result:
@@ -319,6 +327,8 @@ def select_text(dataset: Dataset, text: str, fmt: str) -> str:
     if media not in JSON_MEDIA:
         return results.format_result(parsed_answer(endpoint, body, media), fmt, dataset.namespace_manager)
     answer = repaired_answer(body, endpoint)
+    if "boolean" in answer:
+        raise RemoteError(f"{endpoint.query_url}: answered a SELECT query with a result of type ASK")
     try:
         return results.format_answer(answer, fmt)
     except Exception as error:  # noqa: BLE001 - as in parsed_answer: the answer's fault
@@ -352,7 +362,10 @@ def construct(endpoint: Endpoint, text: str) -> Graph:
 
 def graph_sizes(endpoint: Endpoint) -> dict[str, int]:
     text = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
-    return {row["g"].value: int(row["n"].value) for row in solutions(endpoint, text)}
+    try:
+        return {row["g"].value: int(row["n"].value) for row in solutions(endpoint, text)}
+    except (SyntaxError, ValueError, KeyError, TypeError) as error:  # pyoxigraph reads the rows lazily
+        raise RemoteError(_unreadable(endpoint, RESULTS_JSON, error)) from None
 
 
 def named_graphs(endpoint: Endpoint) -> dict[URIRef, Graph]:
@@ -430,13 +443,16 @@ def repaired_answer(body: bytes, endpoint: Endpoint) -> dict:
         answer = json.loads(body)
     except ValueError as error:
         raise RemoteError(f"{endpoint.query_url}: the answer is not SPARQL JSON: {error}") from None
-    bindings = answer.get("results", {}).get("bindings", [])
-    if answer.get("head", {}).get("vars") == ["__ASK_RETVAL"]:
-        return {"head": {}, "boolean": bool(bindings) and bindings[0]["__ASK_RETVAL"]["value"] != "0"}
-    for row in bindings:
-        for term in row.values():
-            if term.get("type") == "bnode":
-                term["value"] = "b" + term["value"].encode("utf-8").hex()
+    try:
+        bindings = answer.get("results", {}).get("bindings", [])
+        if answer.get("head", {}).get("vars") == ["__ASK_RETVAL"]:
+            return {"head": {}, "boolean": bool(bindings) and bindings[0]["__ASK_RETVAL"]["value"] != "0"}
+        for row in bindings:
+            for term in row.values():
+                if term.get("type") == "bnode":
+                    term["value"] = "b" + term["value"].encode("utf-8").hex()
+    except (AttributeError, TypeError, KeyError, IndexError):  # JSON, but not shaped as SPARQL results
+        raise RemoteError(f"{endpoint.query_url}: the answer is not SPARQL JSON: no results object") from None
     return answer
 
 

@@ -344,6 +344,9 @@ def describe_in_background(dataset, store_dir: Path | None = None) -> Future:
         try:
             future.set_result(dcat.description(dataset) if store_dir is None else
                               dcat.cached_description(store_dir, dataset))
+        except remote.RemoteError as error:  # complete in one line: the store, and what went wrong
+            print(f"welfare-kg: no dataset description: {error}", file=sys.stderr, flush=True)
+            future.set_exception(error)
         except Exception as error:  # noqa: BLE001 - logged once here; the route answers 500
             traceback.print_exc()
             future.set_exception(error)
@@ -371,6 +374,8 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
     if not is_loopback(host) and not public:
         public = True
         print(f"welfare-kg: {host} is not a loopback address: serving public data only", file=sys.stderr)
+    if endpoint is not None:
+        remote.solutions(endpoint, "ASK {}")  # a store that cannot be reached is a one-line error, before any work
     store_path = store.build_store(cache_dir, files=files) if endpoint is None else None
     dataset = store.open_dataset(cache_dir, files=files) if endpoint is None else remote.open_dataset(endpoint)
     sock = listen(host, port)
@@ -398,7 +403,9 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
 async def _serve(pool: QueryPool, sock: socket.socket, *, host: str, public: bool, timeout: float,
                  max_rows: int, uvicorn, description: Future, docs_dir: Path) -> None:
     await pool.start()
-    _, _, body, _ = await pool.call({"op": "stats"}, timeout=max(timeout, 30))
+    status, _, body, _ = await pool.call({"op": "stats"}, timeout=max(timeout, 30))
+    if status != 200:  # the remote store failed the workers' first query: its message, once
+        raise remote.RemoteError(body.decode("utf-8", "replace").strip())
     app = create_app(pool, public=public, timeout=timeout, max_rows=max_rows, triples=int(body),
                      description=description, docs_dir=docs_dir)
     config = uvicorn.Config(app, log_level="warning", access_log=False, limit_concurrency=200,

@@ -42,7 +42,8 @@ STORE_PREFIX = "store-"
 MANIFEST = "welfare-kg-manifest.json"  # RocksDB leaves files it does not know alone
 # Above this many bytes of changed files a fresh bulk load beats applying them one by one.
 UPDATE_LIMIT = 32 * 1024 * 1024
-_PARSER_POSITION = re.compile(r"^Parser error at line \d+ (?:column \d+|between columns \d+ and \d+): ")
+_PARSER_POSITION = re.compile(r"^Parser error (?:at line \d+ (?:column \d+|between columns \d+ and \d+)"
+                              r"|between line \d+ column \d+ and line \d+ column \d+): ")
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
@@ -74,14 +75,14 @@ def source_states(files: list[Path], known: dict | None = None) -> dict[str, dic
     for path in files:
         try:
             stat = path.stat()
+            entry = {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+            previous = known.get(str(named_graph_for(path)))
+            if previous and all(previous.get(k) == v for k, v in entry.items()):
+                entry["sha256"] = previous["sha256"]
+            else:
+                entry["sha256"] = file_digest(path)  # a file without read permission fails here
         except OSError as error:
-            raise LoadError(f"{path}: cannot read: {error.strerror}") from None
-        entry = {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-        previous = known.get(str(named_graph_for(path)))
-        if previous and all(previous.get(k) == v for k, v in entry.items()):
-            entry["sha256"] = previous["sha256"]
-        else:
-            entry["sha256"] = file_digest(path)
+            raise LoadError(f"{path}: cannot read: {_os_reason(error)}") from None
         states[str(named_graph_for(path))] = entry
     return states
 
@@ -230,7 +231,12 @@ def _load_errors(path: Path):
     except SyntaxError as error:
         raise LoadError(f"{path}:{error.lineno}:{error.offset}: {_reason(error)}") from None
     except OSError as error:
-        raise LoadError(f"{path}: cannot read: {error.strerror}") from None
+        raise LoadError(f"{path}: cannot read: {_os_reason(error)}") from None
+
+
+def _os_reason(error: OSError) -> str:
+    """Python's own OSErrors carry strerror; pyoxigraph's only a message ending in "(os error 13)"."""
+    return error.strerror or re.sub(r" \(os error \d+\)$", "", str(error))
 
 
 def store_path(cache_dir: Path | None = None, files: list[Path] | None = None) -> Path:
@@ -274,8 +280,11 @@ def _build(target: Path, current: tuple[Path, dict] | None, files: list[Path], s
            replace: bool) -> bool:
     """Build into a work folder, then move the store into place; False when the store
     already there was kept instead."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    workspace, lock = _locked_folder(target.parent, ".building-")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        workspace, lock = _locked_folder(target.parent, ".building-")
+    except OSError as error:  # a file, or a place without write permission, given as --cache-dir
+        raise LoadError(f"{target.parent}: cannot keep the store there (--cache-dir): {_os_reason(error)}") from None
     staging = workspace / target.name
     try:
         staging.mkdir()

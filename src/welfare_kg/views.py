@@ -92,6 +92,12 @@ def build(dataset: Dataset, view: View, *, lang: str = "pl", focus: str | None =
     graph = projection.project(result.graph, context, lang=lang)
     if view.collapse:
         graph = projection.collapse(graph, view.collapse, edge_label=view.collapse_label(lang))
+    if types:  # a misspelt class would silently leave nothing to draw
+        known = {data.get("group") for _, data in graph.nodes(data=True)}
+        unknown = [name for name in types if name not in known]
+        if unknown:
+            raise UsageError(f"--types: no {', '.join(unknown)} in the '{view.name}' view; its classes are: "
+                             f"{', '.join(sorted(known))}")
     if year is not None:
         graph = projection.active_in(graph, year)
     if types:
