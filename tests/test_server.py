@@ -639,6 +639,22 @@ def test_a_cut_answer_is_an_error_for_the_client(server, tmp_path):
                                    f"{MAX_ROWS} (Virtuoso: [SPARQL] ResultSetMaxRows; welfare-kg serve: --max-rows)")
 
 
+def test_sigterm_stops_the_server_as_ctrl_c_does(cache_dir, tmp_path, monkeypatch):
+    """A service manager stops a server with SIGTERM; uvicorn used to send it again after its
+    shutdown, which ended the process before its scratch folder (the docs pages) was removed."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # where the server's tempfile makes its folder
+    running = Server(cache_dir, tmp_path / "serve.log")
+    try:
+        running.wait()
+        assert [p.name[:17] for p in scratch.iterdir()] == ["welfare-kg-serve-"]
+    finally:
+        running.process.terminate()
+        code = running.process.wait(20)
+    assert code == 0 and list(scratch.iterdir()) == []
+
+
 def test_serving_a_store_that_cannot_be_reached_is_a_one_line_error(capsys):
     """The workers' first query failed, and its message reached int() as the triple count."""
     with socket.socket() as sock:
