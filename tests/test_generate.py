@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+import time
 from decimal import Decimal
 
 import pytest
@@ -154,3 +157,20 @@ def test_output_that_cannot_be_written_is_one_line_and_nothing_is_lost(tmp_path,
     assert sorted(p.name for p in own.iterdir()) == before, "its own earlier output is still there"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["national", "notes.txt"]
     assert plain.read_text(encoding="utf-8") == "mine"
+
+
+def test_sigterm_leaves_no_half_written_file(tmp_path):
+    """Stopped with SIGTERM while writing, generate removes its temporary file, as on Ctrl-C
+    (by default the signal ended the process on the spot and left gigabytes behind)."""
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "welfare_kg.cli", "generate", "--projects", "2000000",
+                                "-o", str(out / "national.nt")], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not (out.is_dir() and any(out.iterdir())) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [p.name[:10] for p in out.iterdir()] == [".national."], "writing into a temporary file"
+    finally:
+        process.terminate()
+        code = process.wait(30)
+    assert code == 130 and list(out.iterdir()) == []

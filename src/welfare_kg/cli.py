@@ -6,10 +6,13 @@ Exit codes: 0 ok, 1 invalid data (validation failed), 2 usage or load error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import signal
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
                                 ("--user", args.user), ("--token-env", args.token_env)):
                 if value:
                     raise UsageError(f"{flag} needs --endpoint")
-        return args.handler(args)
+        with stopped_by_sigterm():
+            return args.handler(args)
     except WelfareKGError as error:
         print(f"welfare-kg: {error}", file=sys.stderr)
         return error.exit_code
@@ -42,6 +46,26 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into head: the reader wanted no more
         sys.stderr.close()
         return EXIT_OK
+
+
+@contextlib.contextmanager
+def stopped_by_sigterm():
+    """SIGTERM (``kill``, a service manager's stop) ends a command as Ctrl-C does, so that it
+    cleans up: a half-written output's temporary file goes, serve's workers stop and its
+    scratch folder goes. By default SIGTERM ends the process on the spot; uvicorn, which holds
+    it back while serving, sends it again once it has shut down."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _checked(convert, accept, wanted: str):

@@ -13,7 +13,6 @@ import contextlib
 import ipaddress
 import os
 import shutil
-import signal
 import socket
 import sys
 import tempfile
@@ -379,46 +378,26 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
         remote.solutions(endpoint, "ASK {}")  # a store that cannot be reached is a one-line error, before any work
     store_path = store.build_store(cache_dir, files=files) if endpoint is None else None
     dataset = store.open_dataset(cache_dir, files=files) if endpoint is None else remote.open_dataset(endpoint)
-    with _stopped_by_sigterm():
-        sock = listen(host, port)
-        scratch = Path(tempfile.mkdtemp(prefix="welfare-kg-serve-"))
-        pool = None
-        try:
-            docs_dir = docs.generate(scratch / "docs").parent
-            pool = QueryPool(store_path=None if public or store_path is None else str(store_path),
-                             public_nt=str(public_export(dataset, scratch)) if public else None,
-                             remote=endpoint if not public else None, size=workers or default_workers(),
-                             memory_files=[str(f) for f in files or resources.source_files()]
-                             if in_memory and store_path is not None and not public else None)
-            description = describe_in_background(dataset, store_path)  # after public_export, the dataset's other reader
-            asyncio.run(_serve(pool, sock, host=host, public=public, timeout=timeout, max_rows=max_rows,
-                               uvicorn=uvicorn, description=description, docs_dir=docs_dir))
-        except KeyboardInterrupt:
-            pass
-        finally:
-            if pool is not None:
-                pool.close()
-            sock.close()
-            shutil.rmtree(scratch, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _stopped_by_sigterm():
-    """SIGTERM (a service manager's stop, ``kill``) ends serving as Ctrl-C does: the workers
-    stop and the scratch folder goes. By default it ends the process on the spot, and uvicorn,
-    which holds it back while serving, sends it again once it has shut down."""
-    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    sock = listen(host, port)
+    scratch = Path(tempfile.mkdtemp(prefix="welfare-kg-serve-"))
+    pool = None
     try:
-        yield
+        docs_dir = docs.generate(scratch / "docs").parent
+        pool = QueryPool(store_path=None if public or store_path is None else str(store_path),
+                         public_nt=str(public_export(dataset, scratch)) if public else None,
+                         remote=endpoint if not public else None, size=workers or default_workers(),
+                         memory_files=[str(f) for f in files or resources.source_files()]
+                         if in_memory and store_path is not None and not public else None)
+        description = describe_in_background(dataset, store_path)  # after public_export, the dataset's other reader
+        asyncio.run(_serve(pool, sock, host=host, public=public, timeout=timeout, max_rows=max_rows,
+                           uvicorn=uvicorn, description=description, docs_dir=docs_dir))
+    except KeyboardInterrupt:
+        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if pool is not None:
+            pool.close()
+        sock.close()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 async def _serve(pool: QueryPool, sock: socket.socket, *, host: str, public: bool, timeout: float,
