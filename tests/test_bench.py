@@ -231,3 +231,14 @@ def test_bad_given_data_is_named_as_given(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[-1].startswith(f"welfare-kg: bench: the ours side failed: {bad}:3:")
     assert "welfare-kg-bench-" not in err[-1] and "Traceback" not in "".join(err)
+
+
+def test_bench_refuses_a_json_file_it_could_not_write_before_running(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(bench, "run", lambda **kwargs: pytest.fail("the run should not start"))
+    assert main(["bench", "--json", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"welfare-kg: {tmp_path}: is a folder; give a file name to write\n"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    assert main(["bench", "--json", str(blocker / "bench.json")]) == 2
+    assert capsys.readouterr().err.startswith(f"welfare-kg: {blocker / 'bench.json'}: cannot write: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]

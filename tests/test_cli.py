@@ -304,3 +304,9 @@ def test_hops_must_be_a_whole_number_of_steps(capsys, cache_dir, tmp_path, comma
                            "-o", str(tmp_path / "out"))
     assert code == 2 and "argument --hops: '-1' is not a number of steps (0 or more)" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_viz_refuses_a_node_limit_below_one(capsys, value):
+    assert main(["viz", "--max-nodes", value]) == 2
+    assert f"argument --max-nodes: '{value}' is not a number of nodes (1 or more)" in capsys.readouterr().err

@@ -85,6 +85,7 @@ def _checked(convert, accept, wanted: str):
 seconds = _checked(float, lambda value: 0 < value < math.inf, "a positive number of seconds")
 port = _checked(int, lambda value: 0 <= value <= 65535, "a port number (0 to 65535)")
 hops = _checked(int, lambda value: value >= 0, "a number of steps (0 or more)")  # networkx takes -1 as 0
+node_count = _checked(int, lambda value: value >= 1, "a number of nodes (1 or more)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_view_arguments(viz)
     viz.add_argument("--format", choices=("html", "svg", "png"), default="html")
     viz.add_argument("-o", "--output", type=Path, help="file to write (default: VIEW.FORMAT here)")
-    viz.add_argument("--max-nodes", type=int, default=None,
+    viz.add_argument("--max-nodes", type=node_count, default=None,
                      help="refuse to draw more nodes than this (default: see README, 'Large graphs')")
     add_remote_arguments(viz)
     viz.set_defaults(remote=True, handler=cmd_viz)
@@ -537,6 +538,8 @@ def cmd_bench(args) -> int:
         raise UsageError("--projects and --repeat must be at least 1")
     if args.data is not None:
         data_files(args)  # the same checks as every --data
+    if args.json:
+        export.check_writable(args.json)  # not found out only after the whole run
     result = bench.run(projects=args.projects, seed=args.seed, repeat=args.repeat, cap=args.cap,
                        validate_cap=args.validate_cap, data=args.data,
                        log=lambda message: print(message, file=sys.stderr))

@@ -332,13 +332,7 @@ def write_atomic_stream(path: Path, *, binary: bool = False) -> Iterator[IO]:
     A target that cannot be written (a folder, a read-only place, a full disk) is a one-line
     UsageError naming it.
     """
-    if path.is_dir():
-        raise UsageError(f"{path}: is a folder; give a file name to write")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as error:
-        raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
+    handle, temporary = _temporary_beside(path)
     try:
         with (os.fdopen(handle, "wb", buffering=1 << 20) if binary else
               os.fdopen(handle, "w", encoding="utf-8", newline="\n", buffering=1 << 20)) as out:
@@ -351,6 +345,26 @@ def write_atomic_stream(path: Path, *, binary: bool = False) -> Iterator[IO]:
         if isinstance(error, OSError):
             raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
         raise
+
+
+def check_writable(path: Path) -> None:
+    """The UsageError :func:`write_atomic_stream` would raise for ``path``, raised now: before a
+    long run rather than after it."""
+    handle, temporary = _temporary_beside(path)
+    os.close(handle)
+    os.unlink(temporary)
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in ``path``'s folder (made if missing): its descriptor and name; a
+    target that cannot be written there is a one-line UsageError naming it."""
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder; give a file name to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
 
 
 @contextmanager
