@@ -310,3 +310,17 @@ def test_hops_must_be_a_whole_number_of_steps(capsys, cache_dir, tmp_path, comma
 def test_viz_refuses_a_node_limit_below_one(capsys, value):
     assert main(["viz", "--max-nodes", value]) == 2
     assert f"argument --max-nodes: '{value}' is not a number of nodes (1 or more)" in capsys.readouterr().err
+
+
+def test_a_graph_answer_refuses_a_tabular_format(capsys, cache_dir, tmp_path, monkeypatch):
+    """A CONSTRUCT was written as Turtle whatever --format said."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 1"))
+    assert main(["--cache-dir", str(cache_dir), "query", "-", "--format", "csv", "-o", str(tmp_path / "a.csv")]) == 2
+    assert capsys.readouterr().err == ("welfare-kg: stdin: a CONSTRUCT answer is a graph, written as Turtle; "
+                                       "--format csv is for SELECT and ASK answers\n")
+    assert list(tmp_path.iterdir()) == []
+    project = "<https://w3id.org/welfare-kg/ontology/Project>"
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"CONSTRUCT {{ ?s a {project} }} WHERE {{ ?s a {project} }} LIMIT 1"))
+    assert main(["--cache-dir", str(cache_dir), "query", "-"]) == 0
+    turtle = capsys.readouterr().out
+    assert "PREFIX wkg: <https://w3id.org/welfare-kg/ontology/>" in turtle and "ns1:" not in turtle

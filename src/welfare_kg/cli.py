@@ -19,6 +19,7 @@ from pathlib import Path
 from . import __version__, export, queries, remote, resources, results, stats, store
 from . import sparql_protocol as sp
 from .errors import EXIT_INVALID, EXIT_OK, UsageError, WelfareKGError
+from .namespaces import bind_prefixes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -411,9 +412,12 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 def cmd_query(args) -> int:
     stdin_text = sys.stdin.read() if args.query == "-" else None
     item = queries.resolve(args.query, stdin_text)
+    kind = sp.classify(item.text)
+    if kind in ("CONSTRUCT", "DESCRIBE") and args.format != "table":
+        raise UsageError(f"{item.name}: a {kind} answer is a graph, written as Turtle; --format {args.format} "
+                         f"is for SELECT and ASK answers")
     dataset = open_graph(args, files=data_files(args))
     params = parse_params(args.param)
-    kind = sp.classify(item.text)
     # Answers straight from the store's own results: an rdflib term per value takes most of the time.
     if remote.is_remote(dataset) and kind == "SELECT" and args.format in results.ANSWER_FORMATS:
         emit(queries.run_remote_select(dataset, item, params, args.format), args.output)
@@ -423,6 +427,7 @@ def cmd_query(args) -> int:
         return EXIT_OK
     result = queries.run(dataset, item, params)
     if result.type == "CONSTRUCT":
+        bind_prefixes(result.graph)  # wkg:, org:, … rather than ns1:, ns2:
         emit(result.graph.serialize(format="longturtle", encoding="utf-8"), args.output)
     else:
         emit(results.format_result(result, args.format, dataset.namespace_manager), args.output)
