@@ -137,6 +137,10 @@ class RememberingDigest(HTTPDigestAuthHandler):
     def retry_http_digest_auth(self, req, auth):
         # Remembered before the retry: a retry refused as stale records the newer challenge.
         self.challenge = parse_keqv_list(filter(None, parse_http_list(auth.partition(" ")[2])))
+        # An answer to a challenge of this very exchange was refused, and not for a stale nonce:
+        # the password is wrong. urllib would send the request (and its body) five times more.
+        if self.retried >= 2 and self.challenge.get("stale", "").lower() != "true":
+            raise HTTPError(req.full_url, 401, "the credentials were refused", {}, None)  # not passed on to Basic
         return super().retry_http_digest_auth(req, auth)
 
     def get_authorization(self, req, chal):
