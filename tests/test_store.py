@@ -374,3 +374,20 @@ def test_a_cache_dir_that_cannot_hold_the_store_is_a_load_error(tmp_path):
                                             f"\\(--cache-dir\\): {reason}$"):
             store.build_store(cache)
     assert plain.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("suffix, text", [
+    (".ttl", "@prefix ex: <https://example.org/> .\nex:a ex:b ex:c .\n"),
+    (".nt", "<https://example.org/a> <https://example.org/b> <https://example.org/c> .\n"),
+])
+def test_a_byte_order_mark_is_named_as_such(tmp_path, suffix, text):
+    """Some Windows editors begin a UTF-8 file with U+FEFF, which Oxigraph (and Raptor) refuse,
+    printing the invisible character as the culprit."""
+    path = tmp_path / f"edited{suffix}"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    with pytest.raises(LoadError) as refused:
+        store.build_store(tmp_path / "cache", files=[path])
+    assert str(refused.value) == (f"{path}:1:1: starts with a byte-order mark (BOM), which Turtle and N-Triples do "
+                                  f"not allow: save the file as UTF-8 without BOM")
+    path.write_text(text, encoding="utf-8")
+    assert store.quad_count(store.build_store(tmp_path / "cache", files=[path])) == 1

@@ -229,9 +229,21 @@ def _load_errors(path: Path):
     try:
         yield
     except SyntaxError as error:
+        if error.lineno == 1 and _starts_with_bom(path):  # else the message shows the invisible mark
+            raise LoadError(f"{path}:1:1: starts with a byte-order mark (BOM), which Turtle and N-Triples do "
+                            f"not allow: save the file as UTF-8 without BOM") from None
         raise LoadError(f"{path}:{error.lineno}:{error.offset}: {_reason(error)}") from None
     except OSError as error:
         raise LoadError(f"{path}: cannot read: {_os_reason(error)}") from None
+
+
+def _starts_with_bom(path: Path) -> bool:
+    """Whether the file begins with UTF-8's byte-order mark (some Windows editors write one)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(3) == b"\xef\xbb\xbf"
+    except OSError:
+        return False
 
 
 def _os_reason(error: OSError) -> str:
