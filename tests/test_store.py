@@ -391,3 +391,18 @@ def test_a_byte_order_mark_is_named_as_such(tmp_path, suffix, text):
                                   f"not allow: save the file as UTF-8 without BOM")
     path.write_text(text, encoding="utf-8")
     assert store.quad_count(store.build_store(tmp_path / "cache", files=[path])) == 1
+
+
+def test_a_build_removes_old_stores_but_not_a_users_folder_named_like_one(tmp_path):
+    """--cache-dir may name a folder of the user's own: "store-*" there is not necessarily ours."""
+    cache = tmp_path / "work"
+    theirs = cache / "store-inventory"
+    theirs.mkdir(parents=True)
+    (theirs / "list.csv").write_text("chairs,12\n", encoding="utf-8")
+    source = tmp_path / "one.nt"
+    source.write_text("<https://example.org/a> <https://example.org/b> <https://example.org/c> .\n", encoding="utf-8")
+    first = store.build_store(cache, files=[source])
+    source.write_text("<https://example.org/a> <https://example.org/b> <https://example.org/d> .\n", encoding="utf-8")
+    second = store.build_store(cache, files=[source])
+    assert second != first and not first.exists(), "the old store went"
+    assert (theirs / "list.csv").read_text(encoding="utf-8") == "chairs,12\n"

@@ -600,10 +600,13 @@ def _remove_unless_read(path: Path) -> bool:
 
 
 def _remove_stale_stores(current: Path) -> None:
-    """Other stores, and the work folders of killed builds and removals, unless in use."""
+    """Other stores, and the work folders of killed builds and removals, unless in use. A
+    ``store-*`` folder counts as a store only with a manifest: --cache-dir may name a folder
+    of the user's own."""
     for pattern in (f"{STORE_PREFIX}*", ".building-*", ".removing-*"):
         for other in current.parent.glob(pattern):
-            if other != current and other.is_dir():
+            ours = not other.name.startswith(STORE_PREFIX) or (other / MANIFEST).is_file()
+            if other != current and other.is_dir() and ours:
                 _remove_unless_read(other)
 
 
