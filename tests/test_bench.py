@@ -6,6 +6,8 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -242,3 +244,29 @@ def test_bench_refuses_a_json_file_it_could_not_write_before_running(tmp_path, c
     assert main(["bench", "--json", str(blocker / "bench.json")]) == 2
     assert capsys.readouterr().err.startswith(f"welfare-kg: {blocker / 'bench.json'}: cannot write: ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_a_stopped_bench_leaves_no_process_running(tmp_path):
+    """SIGTERM reaches the bench alone: its side processes, in sessions of their own, and their
+    forked copies are killed with it, not left to run on (a side building the store, here)."""
+    data = tmp_path / "national"
+    assert main(["generate", "--projects", "20000", "--output-dir", str(data)]) == 0
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    bench_process = subprocess.Popen([sys.executable, "-m", "welfare_kg.cli", "bench", "--data", str(data)],
+                                     env={**os.environ, "TMPDIR": str(scratch)},
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def running() -> list[str]:  # every process whose command line names the bench's scratch folder
+        found = subprocess.run(["pgrep", "-f", str(scratch)], capture_output=True, text=True).stdout.split()
+        return [pid for pid in found if int(pid) != bench_process.pid]
+
+    try:
+        deadline = time.monotonic() + 60
+        while not running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert running(), "the ours side started"
+    finally:
+        bench_process.terminate()
+        code = bench_process.wait(30)
+    assert code == 130 and running() == [] and list(scratch.iterdir()) == []

@@ -61,7 +61,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from . import generate, queries, resources, store
@@ -309,16 +309,15 @@ def welfare_kg(arguments: list[str], work_dir: Path, cap: float | None) -> dict:
                *arguments]
     with tempfile.TemporaryFile() as output, tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=output, stderr=errors)
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)  # wait4: this child's own peak RSS
-            if pid:
-                break
-            if cap and time.perf_counter() - start > cap:
-                child.kill()
-                child.wait()
-                return {"seconds": None, "rss_mb": None, "exit": None, "last_line": None}
-            time.sleep(0.01)
+        with _group_of(subprocess.Popen(command, stdout=output, stderr=errors, start_new_session=True)) as child:
+            while True:
+                pid, status, usage = os.wait4(child.pid, os.WNOHANG)  # wait4: this child's own peak RSS
+                if pid:
+                    break
+                if cap and time.perf_counter() - start > cap:
+                    _kill_group(child)
+                    return {"seconds": None, "rss_mb": None, "exit": None, "last_line": None}
+                time.sleep(0.01)
         seconds = time.perf_counter() - start
         child.returncode = code = os.waitstatus_to_exitcode(status)
         output.seek(0)
@@ -329,6 +328,24 @@ def welfare_kg(arguments: list[str], work_dir: Path, cap: float | None) -> dict:
         raise UsageError(f"bench: welfare-kg {arguments[0]} failed: {complaint[-1:]}")
     return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "exit": code,
             "last_line": printed[-1] if printed else None}
+
+
+@contextmanager
+def _group_of(child: subprocess.Popen):
+    """A child started in a session of its own (``start_new_session``), killed with every
+    process it started should the block end with an exception: the bench interrupted (SIGTERM
+    reaches the bench alone) must leave nothing running, not even a forked copy of a side."""
+    try:
+        yield child
+    except BaseException:
+        _kill_group(child)
+        raise
+
+
+def _kill_group(child: subprocess.Popen) -> None:
+    with suppress(ProcessLookupError):  # gone already
+        os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
 
 
 def second_process(side: str, data: Path, work_dir: Path, cap: float | None) -> float | None:
@@ -474,8 +491,8 @@ def _child(side: str, files: list[Path], options: dict, work_dir: Path, log) -> 
     as they end. Its figures come through a file, so its stderr can be read meanwhile."""
     command = [sys.executable, "-m", "welfare_kg.bench", "_side", side, json.dumps(
         {"files": [str(f) for f in files], "work_dir": str(work_dir), **options})]
-    with tempfile.TemporaryFile() as output:
-        child = subprocess.Popen(command, stdout=output, stderr=subprocess.PIPE, text=True)
+    with tempfile.TemporaryFile() as output, _group_of(
+            subprocess.Popen(command, stdout=output, stderr=subprocess.PIPE, text=True, start_new_session=True)) as child:
         complaint = ""
         for line in child.stderr:
             if line.startswith(PHASE_MARK):
