@@ -343,7 +343,7 @@ def write_atomic_stream(path: Path, *, binary: bool = False) -> Iterator[IO]:
         if os.path.exists(temporary):
             os.unlink(temporary)
         if isinstance(error, OSError):
-            raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
+            raise _cannot_write(path, error) from None
         raise
 
 
@@ -364,7 +364,7 @@ def _temporary_beside(path: Path) -> tuple[int, str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         return tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as error:
-        raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
+        raise _cannot_write(path, error) from None
 
 
 @contextmanager
@@ -385,15 +385,19 @@ def write_atomic_folder(path: Path, replaceable: Callable[[Path], bool], holds: 
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     except OSError as error:
-        raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
+        raise _cannot_write(path, error) from None
     try:
         yield staging
         os.chmod(staging, 0o777 & ~_umask())  # mkdtemp's 0700 would survive the rename
         _replace_dir(staging, folder)
     except OSError as error:
-        raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
+        raise _cannot_write(path, error) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _cannot_write(path: Path, error: OSError) -> UsageError:
+    return UsageError(f"{path}: cannot write: {error.strerror or error}")
 
 
 def _replace_dir(staging: Path, target: Path) -> None:
