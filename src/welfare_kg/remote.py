@@ -288,10 +288,11 @@ class RemoteStore(SPARQLStore):
         self.endpoint = endpoint
 
     def _query(self, query: str, default_graph=None, named_graph=None) -> Result:  # noqa: ARG002 - our dataset rule
+        kind = sp.classify(query)
         body, media = send_query(self.endpoint, query, accept_for(query))
         result = parsed_answer(self.endpoint, body, media)
         # A SELECT answered with a boolean (or a graph) would fail later, in the caller's hands.
-        expected = {"DESCRIBE": "CONSTRUCT"}.get(sp.classify(query), sp.classify(query))
+        expected = "CONSTRUCT" if kind == "DESCRIBE" else kind
         if expected is not None and result.type != expected:
             raise RemoteError(f"{self.endpoint.query_url}: answered a {expected} query with a result of type "
                               f"{result.type}")
