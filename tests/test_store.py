@@ -171,6 +171,24 @@ def test_a_syntax_error_in_a_folder_of_n_triples_names_its_file_and_line(tmp_pat
     assert "Parser error at line" not in str(error.value)
 
 
+def test_a_long_n_triples_file_loads_whole_and_its_errors_keep_their_line(tmp_path):
+    # Longer than one read-ahead chunk of the stream (4,096 lines), read by the loader a few KB at a time.
+    lines = [f'<https://e.org/s{n}> <https://e.org/p> "{"x" * (n % 300)}" .\n' for n in range(9000)]
+    data = tmp_path / "long.nt"
+    data.write_text("".join(lines), encoding="utf-8")
+    loaded = ox.Store()
+    store.load_files(loaded, [data])
+    assert len(loaded) == 9000
+    last = ox.Quad(ox.NamedNode("https://e.org/s8999"), ox.NamedNode("https://e.org/p"),
+                   ox.Literal("x" * (8999 % 300)), ox.NamedNode(str(store.named_graph_for(data))))
+    assert last in loaded
+    lines[8499] = '<https://e.org/s> <https://e.org/p> "no closing quote .\n'
+    data.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(LoadError) as error:
+        store.load_files(ox.Store(), [data])
+    assert str(error.value).startswith(f"{data}:8500:")
+
+
 def test_a_removed_link_marks_both_ends_as_changed():
     def parse(text: str):
         return list(ox.parse(text.encode(), format=ox.RdfFormat.TURTLE, rename_blank_nodes=True))

@@ -158,20 +158,18 @@ class _NQuadsStream(io.RawIOBase):
         self.files = files
         self.starts: list[int] = []  # the stream's line number where each file begins
         self._lines = self._quads()
-        self._pending = b""
+        self._chunk = memoryview(b"")  # lines read ahead, handed out from the front
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
-        while len(self._pending) < len(buffer):
-            chunk = b"".join(itertools.islice(self._lines, 4096))
-            if not chunk:
-                break
-            self._pending += chunk
-        count = min(len(buffer), len(self._pending))
-        buffer[:count] = self._pending[:count]
-        self._pending = self._pending[count:]
+        # The bulk loader asks for a few KB at a time: slicing a view copies only what it gets.
+        if not self._chunk:
+            self._chunk = memoryview(b"".join(itertools.islice(self._lines, 4096)))
+        count = min(len(buffer), len(self._chunk))
+        buffer[:count] = self._chunk[:count]
+        self._chunk = self._chunk[count:]
         return count
 
     def _quads(self):
