@@ -143,7 +143,7 @@ def test_invalid_sparql_says_where(capsys, cache_dir, tmp_path):
     path.write_text("SELECT ?s WHERE {\n  ?s ?p \n}")
     code, _, err = run_cli(capsys, cache_dir, "query", str(path))
     assert code == 2
-    assert "broken: invalid SPARQL" in err and "at 3:" in err
+    assert f"{path}: invalid SPARQL" in err and "at 3:" in err
 
 
 def test_argparse_usage_errors_exit_2(capsys, cache_dir):

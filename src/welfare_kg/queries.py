@@ -132,7 +132,7 @@ def resolve(name_or_file: str, stdin_text: str | None = None) -> CatalogueQuery:
     if path.suffix == ".rq" or path.is_file():
         if not path.is_file():
             raise UsageError(f"{path}: no such query file")
-        return load_query(path)
+        return load_query(path, name=str(path))  # its messages name the file as it was given
     names = ", ".join(sorted(n for n in by_name if not n.startswith("check-")))
     raise UsageError(f"unknown query '{name_or_file}'; the catalogue has: {names}")
 
