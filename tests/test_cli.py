@@ -312,6 +312,21 @@ def test_viz_refuses_a_node_limit_below_one(capsys, value):
     assert f"argument --max-nodes: '{value}' is not a number of nodes (1 or more)" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("value", ["-5", "0", "10000"])
+def test_viz_refuses_a_year_that_is_none(capsys, tmp_path, value):
+    """--year -5 drew an empty picture."""
+    assert main(["viz", "--year", value, "-o", str(tmp_path / "view.html")]) == 2
+    assert f"argument --year: '{value}' is not a year (1 to 9999)" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_cache_dir_is_refused_not_taken_as_the_current_folder(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["--cache-dir", "", "stats"]) == 2
+    assert "argument --cache-dir: '' is not a folder (an empty path would be the current one)" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_graph_answer_refuses_a_tabular_format(capsys, cache_dir, tmp_path, monkeypatch):
     """A CONSTRUCT was written as Turtle whatever --format said."""
     monkeypatch.setattr("sys.stdin", io.StringIO("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 1"))

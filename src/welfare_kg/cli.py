@@ -87,6 +87,16 @@ seconds = _checked(float, lambda value: 0 < value < math.inf, "a positive number
 port = _checked(int, lambda value: 0 <= value <= 65535, "a port number (0 to 65535)")
 hops = _checked(int, lambda value: value >= 0, "a number of steps (0 or more)")  # networkx takes -1 as 0
 node_count = _checked(int, lambda value: value >= 1, "a number of nodes (1 or more)")
+year = _checked(int, lambda value: 1 <= value <= 9999, "a year (1 to 9999)")
+
+
+def _non_empty_path(text: str) -> Path:
+    if not text:  # an unset shell variable, say; as a Path it would be the current folder
+        raise ValueError(text)
+    return Path(text)
+
+
+folder = _checked(_non_empty_path, lambda _: True, "a folder (an empty path would be the current one)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="welfare-kg",
         description="Knowledge graph of Polish social-welfare institutions, their partners, methods and funding.")
     parser.add_argument("--version", action="version", version=f"welfare-kg {__version__}")
-    parser.add_argument("--cache-dir", type=Path, default=None,
+    parser.add_argument("--cache-dir", type=folder, default=None,
                         help="where the built store lives (default: $XDG_CACHE_HOME/welfare-kg)")
     add_remote_arguments(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -312,7 +322,7 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--focus", metavar="ENTITY", help="IRI, prefixed name or label to centre on")
     parser.add_argument("--hops", type=hops, default=1, help="with --focus: how many steps around it")
     parser.add_argument("--types", metavar="CLASS,...", help="keep only nodes of these classes (e.g. Project,Concept)")
-    parser.add_argument("--year", type=int, help="keep projects active that year and what hangs off them")
+    parser.add_argument("--year", type=year, help="keep projects active that year and what hangs off them")
 
 
 def view_graph(args):
