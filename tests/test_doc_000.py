@@ -139,6 +139,15 @@ def test_methods_and_themes(graph):
     }}""")
 
 
+def test_informal_and_non_formal_keep_their_polish_meaning_in_english(graph):
+    """'edukacja nieformalna' is informal education, 'uczenie się pozaformalne' non-formal learning."""
+    english = {str(r.text) for r in rows(graph, """SELECT ?text WHERE {
+        { ?s dcterms:description ?text } UNION { ?s skos:prefLabel ?text }
+        FILTER(LANG(?text) = "en" && CONTAINS(?text, "formal"))
+    }""")}
+    assert english and all("informal education and non-formal learning" in text for text in english)
+
+
 def test_every_named_node_is_traceable(graph):
     untraced = rows(graph, f"""SELECT DISTINCT ?n WHERE {{
         {{ {P} (wkg:keyActivity|wkg:result|wkg:participants|wkg:hasOutput) ?n }}

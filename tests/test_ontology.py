@@ -58,6 +58,8 @@ def test_every_concept_is_in_its_scheme_with_pl_and_en_labels(path):
         assert str(concept).startswith(str(scheme) + "/")
         for predicate in (SKOS.prefLabel, SKOS.definition):
             assert {"pl", "en"} <= languages(graph, concept, predicate), f"{concept} {predicate}"
+        if languages(graph, concept, SKOS.altLabel):  # a name a reader may search for, in both languages
+            assert {"pl", "en"} <= languages(graph, concept, SKOS.altLabel), f"{concept} {SKOS.altLabel}"
         broader = list(graph.objects(concept, SKOS.broader))
         assert broader or (concept, SKOS.topConceptOf, scheme) in graph, f"{concept} hangs nowhere"
 
