@@ -69,16 +69,17 @@ def count_triples(store) -> int:
 
 
 def _dataset_arguments(request: dict) -> dict:
+    """The query's RDF dataset, as the SPARQL protocol composes it: the request's
+    default-graph-uri and named-graph-uri when it has either (those graphs only, in place of
+    the query's FROM clauses), else the query's own FROM and FROM NAMED, else every source
+    file's graph together as the default graph."""
     default_graphs = [ox.NamedNode(iri) for iri in request.get("default_graphs") or ()]
     named_graphs = [ox.NamedNode(iri) for iri in request.get("named_graphs") or ()]
-    arguments: dict = {}
-    if default_graphs:
-        arguments["default_graph"] = default_graphs
-    else:
-        arguments["use_default_graph_as_union"] = True
-    if named_graphs:
-        arguments["named_graphs"] = named_graphs
-    return arguments
+    if default_graphs or named_graphs:
+        return {"default_graph": default_graphs, "named_graphs": named_graphs}
+    if sp.declares_dataset(request["query"]):
+        return {}
+    return {"use_default_graph_as_union": True}
 
 
 def write_csv(solutions, max_rows: int) -> tuple[bytes, bool]:
@@ -114,10 +115,14 @@ def run_sparql(store, request: dict) -> tuple:
                 body, truncated = write_csv(store.query(request["query"], **_dataset_arguments(request)),
                                             max_rows)
         else:
+            kept = set()  # a graph is a set; Oxigraph repeats a triple made again if it holds a blank node
             for triple in result:
+                if triple in kept:
+                    continue
                 if len(items) >= max_rows:
                     truncated = True
                     break
+                kept.add(triple)
                 items.append(triple)
     except SyntaxError as error:
         return message(400, f"malformed query: {error.msg or error}")

@@ -206,6 +206,10 @@ def run(dataset, query: CatalogueQuery, params: dict[str, str] | None = None) ->
     """Run a catalogue query against the store; SPARQL errors become one-line UsageErrors."""
     text = with_bindings(query.text, bindings_for(query, params or {}))
     with _query_errors(query):
+        if sp.declares_dataset(text) and isinstance(getattr(dataset.store, "_inner", None), ox.Store):
+            # The Dataset asks oxrdflib for the union of all graphs, which in Oxigraph overrides
+            # FROM; any other query graph lets the query's own FROM clauses make its dataset.
+            return dataset.store.query(text, dict(dataset.namespaces()), {}, "from the query")
         return dataset.query(text)
 
 
@@ -226,7 +230,7 @@ def run_csv(dataset, query: CatalogueQuery, params: dict[str, str] | None = None
     text = with_bindings(query.text, bindings_for(query, params or {}))
     prefixes = {prefix: str(namespace) for prefix, namespace in dataset.namespaces()}  # as rdflib passes them
     with _query_errors(query):
-        answer = inner.query(text, use_default_graph_as_union=True, prefixes=prefixes)
+        answer = inner.query(text, use_default_graph_as_union=not sp.declares_dataset(text), prefixes=prefixes)
         if isinstance(answer, ox.QueryBoolean):
             return results.format_ask(bool(answer), "csv")
         if not isinstance(answer, ox.QuerySolutions):

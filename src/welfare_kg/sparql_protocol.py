@@ -117,6 +117,7 @@ _FIRST_WORD = re.compile(r"[A-Za-z]+")
 # The SERVICE keyword, not part of a variable (?service), a prefixed name (ex:service,
 # service:x) or a longer word. Anything else that spells SERVICE counts, erring on refusal.
 _SERVICE = re.compile(r"(?<![\w?$:])SERVICE(?![\w:])", re.IGNORECASE)
+_FROM = re.compile(r"(?<![\w?$:])FROM(?![\w:])", re.IGNORECASE)  # the same way: not ?from, ex:from
 
 
 def mask(text: str) -> str:
@@ -152,6 +153,12 @@ def update_keyword(text: str) -> str:
 
 def uses_service(text: str) -> bool:
     return _SERVICE.search(mask(text)) is not None
+
+
+def declares_dataset(text: str) -> bool:
+    """Whether the query names its own dataset (``FROM``, ``FROM NAMED``): then the default
+    graph must not be the union of all graphs, which in Oxigraph overrides them."""
+    return _FROM.search(mask(text)) is not None
 
 
 # --------------------------------------------------------------------------- results formats

@@ -1,0 +1,103 @@
+"""A query's FROM and FROM NAMED make its dataset, on the command line and through the server.
+
+Every source file is a named graph, and without a dataset clause the default graph is their
+union. Oxigraph's union option overrides FROM, which then selected every graph without a word.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.parse
+import urllib.request
+
+import pyoxigraph as ox
+import pytest
+
+from test_server import Server
+from welfare_kg import handlers, store
+from welfare_kg import sparql_protocol as sp
+from welfare_kg.cli import main
+
+SHARED = str(store.named_graph_for(store.resources.graph_dir() / "shared.ttl"))
+COUNT = "SELECT (COUNT(*) AS ?n) {} WHERE {{ {} }}"
+
+
+def shared_triples(dataset) -> int:
+    (row,) = dataset.query(COUNT.format("", f"GRAPH <{SHARED}> {{ ?s ?p ?o }}"))
+    return int(row.n)
+
+
+@pytest.mark.parametrize("text, declares", [
+    ("SELECT * FROM <g> WHERE { ?s ?p ?o }", True),
+    ("select * from named <g> { graph ?g { ?s ?p ?o } }", True),
+    ("SELECT ?from WHERE { ?from ?p ?o }", False),
+    ('PREFIX from: <https://e.org/> SELECT * { ?s from:x "FROM" } # FROM <g>', False),
+])
+def test_a_dataset_clause_is_told_from_a_variable_a_prefix_a_string_or_a_comment(text, declares):
+    assert sp.declares_dataset(text) is declares
+
+
+@pytest.mark.parametrize("output_format", ["csv", "table"])  # Oxigraph's CSV, and rdflib's results
+def test_from_narrows_a_command_line_query_to_that_graph(capsys, monkeypatch, cache_dir, dataset, output_format):
+    expected = shared_triples(dataset)
+    (union,) = dataset.query(COUNT.format("", "?s ?p ?o"))
+    assert 0 < expected < int(union.n)
+    monkeypatch.setattr("sys.stdin", io.StringIO(COUNT.format(f"FROM <{SHARED}>", "?s ?p ?o")))
+    assert main(["--cache-dir", str(cache_dir), "query", "-", "--format", output_format]) == 0
+    assert str(expected) in capsys.readouterr().out.split()
+
+
+def test_from_named_alone_leaves_the_default_graph_empty(capsys, monkeypatch, cache_dir):
+    monkeypatch.setattr("sys.stdin", io.StringIO(COUNT.format(f"FROM NAMED <{SHARED}>", "?s ?p ?o")))
+    assert main(["--cache-dir", str(cache_dir), "query", "-", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["n", "0"]
+
+
+def test_a_construct_cap_counts_each_triple_once():
+    """Oxigraph leaves out a triple it has already made, unless it holds a blank node."""
+    memory = ox.Store()
+    graph = ox.NamedNode("https://e.org/g")
+    memory.add(ox.Quad(ox.BlankNode("period"), ox.NamedNode("https://e.org/start"), ox.Literal("2008"), graph))
+    for n in range(5):
+        memory.add(ox.Quad(ox.NamedNode(f"https://e.org/x{n}"), ox.NamedNode("https://e.org/q"), ox.Literal(n), graph))
+    request = {"max_rows": 2, "rdf_format": "nt", "results_format": "json"}
+    # Five solutions making one triple: the answer is whole, not cut at two.
+    request["query"] = "CONSTRUCT { ?period <https://e.org/seen> 1 } WHERE { ?period <https://e.org/start> ?s . ?x ?q ?y }"
+    status, _, body, headers = handlers.run_sparql(memory, request)
+    assert (status, body.count(b"\n"), headers) == (200, 1, {})
+    # Five solutions making five triples: cut at two, and said so.
+    request["query"] = "CONSTRUCT { ?x <https://e.org/seen> ?period } WHERE { ?period <https://e.org/start> ?s . ?x ?q ?y }"
+    status, _, body, headers = handlers.run_sparql(memory, request)
+    assert (status, body.count(b"\n"), headers) == (200, 2, {"X-SPARQL-MaxRows": "2"})
+
+
+@pytest.fixture(scope="module")
+def server(cache_dir, tmp_path_factory):
+    running = Server(cache_dir, tmp_path_factory.mktemp("dataset-clause") / "server.log")
+    try:
+        running.wait()
+        yield running
+    finally:
+        running.stop()
+
+
+def ask_count(server: Server, query: str, **dataset: list[str]) -> int:
+    params = [("query", query)] + [(name.replace("_", "-"), iri) for name, iris in dataset.items() for iri in iris]
+    request = urllib.request.Request(server.sparql + "?" + urllib.parse.urlencode(params),
+                                     headers={"Accept": "application/sparql-results+json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        (binding,) = json.load(answer)["results"]["bindings"]
+    return int(binding["n"]["value"])
+
+
+def test_the_server_takes_a_query_dataset_and_lets_the_protocol_replace_it(server, dataset):
+    expected = shared_triples(dataset)
+    assert ask_count(server, COUNT.format(f"FROM <{SHARED}>", "?s ?p ?o")) == expected
+    assert ask_count(server, COUNT.format("FROM <https://e.org/no-such-graph>", "?s ?p ?o")) == 0
+    assert ask_count(server, COUNT.format(f"FROM NAMED <{SHARED}>", "?s ?p ?o")) == 0
+    # default-graph-uri and named-graph-uri replace the query's clauses, and make the whole dataset.
+    assert ask_count(server, COUNT.format("FROM <https://e.org/no-such-graph>", "?s ?p ?o"),
+                     default_graph_uri=[SHARED]) == expected
+    assert ask_count(server, COUNT.format("", "?s ?p ?o"), named_graph_uri=[SHARED]) == 0
+    assert ask_count(server, COUNT.format("", "GRAPH ?g { ?s ?p ?o }"), default_graph_uri=[SHARED]) == 0
