@@ -81,13 +81,18 @@ def _quality(media_types: tuple[str, ...], ranges: list[tuple[str, float]]) -> f
 
 def negotiate(accept: str | None, formats: dict[str, tuple[str, tuple[str, ...]]],
               requested: str | None = None) -> str | None:
-    """The format name to answer with, or None (406). ``requested`` is the ``format`` parameter."""
+    """The format name to answer with, or None (406). ``requested`` is the ``format`` parameter;
+    one that does not fit the query's form leaves the choice to Accept, as Fuseki and Virtuoso
+    do (SPARQLWrapper sends ``format=json`` for every query form, with ``Accept: */*``)."""
     if requested:
         wanted = requested.strip().lower()
         name = FORMAT_ALIASES.get(wanted)
         if name is None:  # a media type given as the format parameter
             name = next((n for n, (media, others) in formats.items() if wanted in (media, *others)), None)
-        return name if name in formats else None
+        if name == "json" and "json" not in formats:
+            name = "jsonld"  # JSON for a graph
+        if name in formats:
+            return name
     ranges = parse_accept(accept)
     best_name, best_q = None, 0.0
     for name, (media, others) in formats.items():  # dict order = the server's preference on ties

@@ -1,7 +1,9 @@
-"""A query's FROM and FROM NAMED make its dataset, on the command line and through the server.
+"""SPARQL protocol details, on the command line and through the server.
 
-Every source file is a named graph, and without a dataset clause the default graph is their
-union. Oxigraph's union option overrides FROM, which then selected every graph without a word.
+A query's FROM and FROM NAMED make its dataset: every source file is a named graph, and
+without a dataset clause the default graph is their union. Oxigraph's union option
+overrides FROM, which then selected every graph without a word. A ``format`` parameter that
+does not fit the query's form leaves the choice to Accept.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import urllib.request
 
 import pyoxigraph as ox
 import pytest
+from rdflib import Graph
+from SPARQLWrapper import JSON, SPARQLWrapper
 
 from test_server import Server
 from welfare_kg import handlers, store
@@ -74,7 +78,7 @@ def test_a_construct_cap_counts_each_triple_once():
 
 @pytest.fixture(scope="module")
 def server(cache_dir, tmp_path_factory):
-    running = Server(cache_dir, tmp_path_factory.mktemp("dataset-clause") / "server.log")
+    running = Server(cache_dir, tmp_path_factory.mktemp("protocol") / "server.log")
     try:
         running.wait()
         yield running
@@ -101,3 +105,23 @@ def test_the_server_takes_a_query_dataset_and_lets_the_protocol_replace_it(serve
                      default_graph_uri=[SHARED]) == expected
     assert ask_count(server, COUNT.format("", "?s ?p ?o"), named_graph_uri=[SHARED]) == 0
     assert ask_count(server, COUNT.format("", "GRAPH ?g { ?s ?p ?o }"), default_graph_uri=[SHARED]) == 0
+
+
+@pytest.mark.filterwarnings("ignore:Sending Accept header:RuntimeWarning")  # SPARQLWrapper's, for this case
+def test_sparqlwrapper_asking_json_of_a_graph_gets_json_ld(server):
+    """It sends format=json for a CONSTRUCT too, and got 406."""
+    client = SPARQLWrapper(server.sparql)
+    client.setQuery("CONSTRUCT { ?s a ?type } WHERE { ?s a ?type } LIMIT 3")
+    client.setReturnFormat(JSON)
+    answer = client.query()
+    assert answer.response.headers["Content-Type"].startswith("application/ld+json")
+    graph = Graph().parse(data=answer.response.read(), format="json-ld")
+    assert len(graph) == 3
+
+
+def test_a_format_that_does_not_fit_the_query_leaves_the_choice_to_accept(server):
+    query = urllib.parse.urlencode({"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1", "format": "turtle"})
+    request = urllib.request.Request(f"{server.sparql}?{query}", headers={"Accept": "text/csv"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.headers["Content-Type"].startswith("text/csv")
+        assert answer.read().decode("utf-8").splitlines()[0] == "s"
