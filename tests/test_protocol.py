@@ -76,6 +76,14 @@ def test_a_construct_cap_counts_each_triple_once():
     assert (status, body.count(b"\n"), headers) == (200, 2, {"X-SPARQL-MaxRows": "2"})
 
 
+@pytest.mark.parametrize("parameter, key, iri", [("default-graph-uri", "default_graphs", "not an iri"),
+                                                   ("named-graph-uri", "named_graphs", "")])
+def test_a_graph_parameter_that_is_no_iri_is_named_in_the_answer(parameter, key, iri):
+    request = {"query": "SELECT * WHERE { ?s ?p ?o }", "max_rows": 5, "results_format": "json", key: [iri]}
+    status, _, body, _ = handlers.run_sparql(ox.Store(), request)
+    assert status == 400 and body.decode("utf-8").startswith(f"{parameter}: {iri!r} is not an absolute IRI (")
+
+
 @pytest.fixture(scope="module")
 def server(cache_dir, tmp_path_factory):
     running = Server(cache_dir, tmp_path_factory.mktemp("protocol") / "server.log")

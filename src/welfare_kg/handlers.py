@@ -73,13 +73,27 @@ def _dataset_arguments(request: dict) -> dict:
     default-graph-uri and named-graph-uri when it has either (those graphs only, in place of
     the query's FROM clauses), else the query's own FROM and FROM NAMED, else every source
     file's graph together as the default graph."""
-    default_graphs = [ox.NamedNode(iri) for iri in request.get("default_graphs") or ()]
-    named_graphs = [ox.NamedNode(iri) for iri in request.get("named_graphs") or ()]
+    default_graphs = _graph_names(request.get("default_graphs"), "default-graph-uri")
+    named_graphs = _graph_names(request.get("named_graphs"), "named-graph-uri")
     if default_graphs or named_graphs:
         return {"default_graph": default_graphs, "named_graphs": named_graphs}
     if sp.declares_dataset(request["query"]):
         return {}
     return {"use_default_graph_as_union": True}
+
+
+class _BadParameter(ValueError):
+    """A protocol parameter the query cannot run with; the message names it."""
+
+
+def _graph_names(iris, parameter: str) -> list[ox.NamedNode]:
+    names = []
+    for iri in iris or ():
+        try:
+            names.append(ox.NamedNode(iri))
+        except ValueError as error:
+            raise _BadParameter(f"{parameter}: {iri!r} is not an absolute IRI ({error})") from None
+    return names
 
 
 def write_csv(solutions, max_rows: int) -> tuple[bytes, bool]:
@@ -126,6 +140,8 @@ def run_sparql(store, request: dict) -> tuple:
                 items.append(triple)
     except SyntaxError as error:
         return message(400, f"malformed query: {error.msg or error}")
+    except _BadParameter as error:
+        return message(400, str(error))
     except (OSError, ValueError, RuntimeError, TypeError) as error:
         return message(400, f"query failed: {error}")
     headers = {"X-SPARQL-MaxRows": str(max_rows)} if truncated else {}
