@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -84,6 +85,14 @@ def test_a_graph_parameter_that_is_no_iri_is_named_in_the_answer(parameter, key,
     assert status == 400 and body.decode("utf-8").startswith(f"{parameter}: {iri!r} is not an absolute IRI (")
 
 
+def test_an_undefined_prefix_is_named_on_one_line(capsys, monkeypatch, cache_dir):
+    """The parser listed every character a name may hold, over several lines."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("SELECT * WHERE {\n  ?s ?p ?o .\n  ?s źródło:nazwa ?o }"))
+    assert main(["--cache-dir", str(cache_dir), "query", "-"]) == 2
+    assert capsys.readouterr().err == ("welfare-kg: stdin: invalid SPARQL: error at 3:18: undefined prefix źródło: "
+                                       "(declare it: PREFIX źródło: <…>)\n")
+
+
 @pytest.fixture(scope="module")
 def server(cache_dir, tmp_path_factory):
     running = Server(cache_dir, tmp_path_factory.mktemp("protocol") / "server.log")
@@ -101,6 +110,15 @@ def ask_count(server: Server, query: str, **dataset: list[str]) -> int:
     with urllib.request.urlopen(request, timeout=10) as answer:
         (binding,) = json.load(answer)["results"]["bindings"]
     return int(binding["n"]["value"])
+
+
+def test_the_server_names_an_undefined_prefix_on_one_line(server):
+    query = urllib.parse.urlencode({"query": "SELECT * WHERE { ?s foo:bar ?o }"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{server.sparql}?{query}", timeout=10)
+    assert refused.value.code == 400
+    assert refused.value.read().decode("utf-8") == (
+        "malformed query: error at 1:28: undefined prefix foo: (declare it: PREFIX foo: <…>)\n")
 
 
 def test_the_server_takes_a_query_dataset_and_lets_the_protocol_replace_it(server, dataset):

@@ -139,7 +139,7 @@ def run_sparql(store, request: dict) -> tuple:
                 kept.add(triple)
                 items.append(triple)
     except SyntaxError as error:
-        return message(400, f"malformed query: {error.msg or error}")
+        return message(400, f"malformed query: {sp.syntax_message(error, request['query'])}")
     except _BadParameter as error:
         return message(400, str(error))
     except (OSError, ValueError, RuntimeError, TypeError) as error:

@@ -205,7 +205,7 @@ def with_bindings(text: str, bindings: dict[str, object]) -> str:
 def run(dataset, query: CatalogueQuery, params: dict[str, str] | None = None) -> Result:
     """Run a catalogue query against the store; SPARQL errors become one-line UsageErrors."""
     text = with_bindings(query.text, bindings_for(query, params or {}))
-    with _query_errors(query):
+    with _query_errors(query, text):
         if sp.declares_dataset(text) and isinstance(getattr(dataset.store, "_inner", None), ox.Store):
             # The Dataset asks oxrdflib for the union of all graphs, which in Oxigraph overrides
             # FROM; any other query graph lets the query's own FROM clauses make its dataset.
@@ -229,7 +229,7 @@ def run_csv(dataset, query: CatalogueQuery, params: dict[str, str] | None = None
         return results.format_result(run(dataset, query, params), "csv", dataset.namespace_manager)
     text = with_bindings(query.text, bindings_for(query, params or {}))
     prefixes = {prefix: str(namespace) for prefix, namespace in dataset.namespaces()}  # as rdflib passes them
-    with _query_errors(query):
+    with _query_errors(query, text):
         answer = inner.query(text, use_default_graph_as_union=not sp.declares_dataset(text), prefixes=prefixes)
         if isinstance(answer, ox.QueryBoolean):
             return results.format_ask(bool(answer), "csv")
@@ -245,17 +245,18 @@ def run_remote_select(dataset, query: CatalogueQuery, params: dict[str, str] | N
     """A SELECT on a remote store in csv, tsv or json, as ``format_result(run(…), fmt)`` gives
     it, without an rdflib term per value (:func:`remote.select_text`)."""
     text = with_bindings(query.text, bindings_for(query, params or {}))
-    with _query_errors(query):
+    with _query_errors(query, text):
         return remote.select_text(dataset, text, fmt)
 
 
 @contextmanager
-def _query_errors(query: CatalogueQuery):
-    """SPARQL syntax and evaluation errors as one-line UsageErrors naming the query."""
+def _query_errors(query: CatalogueQuery, text: str):
+    """SPARQL syntax and evaluation errors (of ``text``, the query as run) as one-line
+    UsageErrors naming the query."""
     try:
         yield
     except SyntaxError as error:
         where = f" at line {error.lineno}, column {error.offset}" if error.lineno else ""
-        raise UsageError(f"{query.name}: invalid SPARQL{where}: {error.msg}") from None
+        raise UsageError(f"{query.name}: invalid SPARQL{where}: {sp.syntax_message(error, text)}") from None
     except (ValueError, OSError, RuntimeError) as error:
         raise UsageError(f"{query.name}: query failed: {error}") from None

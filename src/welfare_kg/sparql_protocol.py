@@ -160,6 +160,25 @@ def uses_service(text: str) -> bool:
     return _SERVICE.search(mask(text)) is not None
 
 
+_PARSER_POSITION = re.compile(r"^error at (\d+):(\d+): ")
+_PREFIXED_NAME_END = re.compile(r"([^\s{}()\[\];,.<>?$\"']*):[^\s:]*$")  # the prefix of the name just read
+
+
+def syntax_message(error: SyntaxError, text: str) -> str:
+    """Oxigraph's message for a malformed query, on one line. For an undefined prefix the
+    parser lists every character a name may hold, over several lines; say it plainly."""
+    message = " ".join((error.msg or str(error)).split())
+    position = _PARSER_POSITION.match(message)
+    if "Prefix not found" not in message or position is None:
+        return message
+    line, column = int(position[1]), int(position[2])
+    lines = text.splitlines()
+    name = _PREFIXED_NAME_END.search(lines[line - 1][:column - 1]) if line <= len(lines) else None
+    if name is None:
+        return f"{position[0]}a prefixed name whose prefix is not declared"
+    return f"{position[0]}undefined prefix {name[1]}: (declare it: PREFIX {name[1]}: <…>)"
+
+
 def declares_dataset(text: str) -> bool:
     """Whether the query names its own dataset (``FROM``, ``FROM NAMED``): then the default
     graph must not be the union of all graphs, which in Oxigraph overrides them."""
