@@ -4,8 +4,10 @@ queried by independent clients (SPARQLWrapper, rdflib's SPARQLStore, curl, urlli
 from __future__ import annotations
 
 import csv
+import http.client
 import io
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -20,10 +22,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, URIRef
+from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, OWL, RDF, RDFS
 
 from conftest import answering
-from welfare_kg import dcat, store
+from welfare_kg import dcat, resources, store
 from welfare_kg import sparql_protocol as sp
 from welfare_kg.cli import main as cli_main
 
@@ -112,6 +115,22 @@ def fetch(url: str, *, data: bytes | None = None, headers: dict | None = None, m
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()
+
+
+def exchange(server: Server, method: str, path: str, headers: dict | None = None) -> tuple:
+    """(status, headers, body) of one request as sent, a redirect not followed."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        connection.request(method, path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def listed(headers, name: str) -> list[str]:
+    """The values of a comma-separated header, over all its fields."""
+    return [value.strip() for field in headers.get_all(name) or [] for value in field.split(",") if value.strip()]
 
 
 def get_query(server: Server, query: str, **params) -> tuple:
@@ -382,6 +401,52 @@ def test_ontology_and_vocabulary_iris_dereference(server):
     assert status == 200 and headers["Content-Type"].startswith("text/html")
 
 
+def test_an_entity_answer_links_its_description_in_the_other_formats(server):
+    status, headers, _ = exchange(server, "GET", "/id/organisation/mops-gdynia", {"Accept": "text/turtle"})
+    links = dict(re.findall(r'<([^>]+)>; rel="alternate"; type="([^"]+)"', headers["Link"]))
+    assert status == 200 and sorted(links.values()) == ["application/ld+json", "application/n-triples",
+                                                         "application/rdf+xml", "text/html"]
+    for url, media in links.items():
+        status, headers, _ = exchange(server, "GET", url, {"Accept": "text/turtle"})
+        assert status == 200 and headers["Content-Type"].startswith(media), url
+
+
+@pytest.mark.parametrize("media, rdflib_format", [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
+                                                  ("application/n-triples", "nt"), ("application/rdf+xml", "xml")])
+def test_the_ontology_iri_gives_rdf_clients_the_whole_ontology(servers, media, rdflib_format):
+    """owl:imports, Protégé and LOV read the ontology at its IRI: every triple of ontology/welfare.ttl,
+    at the namespace IRI (vann:preferredNamespaceUri) too, and the same from a --public server."""
+    ontology = Graph().parse(resources.ontology_dir() / "welfare.ttl", format="turtle")
+    bodies = set()
+    for running in servers:
+        for path in ("/ontology", "/ontology/"):
+            status, headers, body = fetch(running.url + path, headers={"Accept": media})
+            assert status == 200 and headers["Content-Type"].startswith(media), path
+            assert "Accept" in listed(headers, "Vary")
+            assert isomorphic(Graph().parse(data=body, format=rdflib_format), ontology), path
+            bodies.add(body)
+    assert len(bodies) == 1
+
+
+def test_rdflib_reads_the_ontology_at_its_iri(server):
+    assert len(Graph().parse(server.url + "/ontology")) == len(
+        Graph().parse(resources.ontology_dir() / "welfare.ttl", format="turtle"))
+
+
+def test_every_answer_that_depends_on_accept_says_so(server):
+    """Caches must not hand an answer negotiated for one Accept to a client sending another."""
+    for path in ("/ontology", "/ontology/"):
+        status, headers, _ = exchange(server, "GET", path, {"Accept": "text/html"})
+        assert status == 303 and headers["Location"] == "/docs/index.html", path
+        assert "Accept" in listed(headers, "Vary"), path
+    select = "/sparql?" + urllib.parse.urlencode({"query": PROJECTS})
+    for path in (select, "/sparql", "/id/organisation/mops-gdynia"):
+        status, headers, _ = exchange(server, "GET", path, {"Accept": "image/png"})
+        assert status == 406 and "Accept" in listed(headers, "Vary"), path
+    status, headers, _ = exchange(server, "GET", select, {"Accept": "text/csv", "Origin": "http://localhost:8080"})
+    assert status == 200 and {"Accept", "Prefer", "Origin"} <= set(listed(headers, "Vary"))  # CORS's kept too
+
+
 def test_unknown_iri_is_404_and_unknown_type_406(server):
     assert fetch(server.url + "/id/organisation/no-such-thing")[0] == 404
     assert fetch(server.url + "/id/organisation/mops-gdynia", headers={"Accept": "image/png"})[0] == 406
@@ -464,6 +529,16 @@ def test_one_access_log_line_per_request(server):
     assert "Traceback" not in server.log.read_text()
 
 
+def test_a_path_with_line_breaks_cannot_forge_a_log_line(server):
+    """Line breaks (U+2028 too), spaces and "%" are logged percent-encoded, so a request stays
+    one line and "%0A" in the log means a newline was sent."""
+    forged = "/id/x-forged%0D%0AGET%20/forged-line%20200%201%E2%80%A8%250A"
+    fetch(server.url + forged)
+    time.sleep(0.2)
+    lines = [line for line in server.log.read_text(encoding="utf-8").splitlines() if "forged" in line]
+    assert len(lines) == 1 and lines[0].startswith(f"GET {forged} 404 ")
+
+
 def test_home_page_lists_the_catalogue(server):
     status, _, body = fetch(server.url + "/")
     assert status == 200 and b"cq01-projects" in body and b'href="/sparql' in body
@@ -488,6 +563,47 @@ def test_public_server_leaks_no_personal_data(server, public_server):
     assert status == 200 and json.loads(body)["results"]["bindings"] == []
     page = curl("-H", "Accept: text/html", public_server.url + "/id/project/sami-sobie-2006")
     assert PHONE not in page and "Wojtysiak" not in page
+
+
+# --------------------------------------------------------------------------- CORS
+
+SITE = "https://example.org"
+PREFLIGHT = {"Origin": SITE, "Access-Control-Request-Method": "POST",
+             "Access-Control-Request-Headers": "content-type, accept, prefer"}
+
+
+@pytest.mark.parametrize("path", ["/sparql", "/id/organisation/mops-gdynia", "/ontology"])
+def test_a_page_on_any_site_may_read_the_public_server(public_server, path):
+    status, headers, _ = exchange(public_server, "OPTIONS", path, PREFLIGHT)
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == "*"
+    assert {"GET", "HEAD", "POST"} <= set(listed(headers, "Access-Control-Allow-Methods"))
+    assert {"accept", "content-type", "prefer"} <= {h.lower() for h in listed(headers, "Access-Control-Allow-Headers")}
+    assert "Access-Control-Allow-Credentials" not in headers
+    status, headers, _ = exchange(public_server, "GET", path, {"Origin": SITE, "Accept": "text/turtle"})
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == "*"
+    assert {"X-SPARQL-MaxRows", "Preference-Applied", "Retry-After", "Link"} <= set(
+        listed(headers, "Access-Control-Expose-Headers"))
+
+
+def test_a_page_on_another_site_reads_error_answers_too(public_server):
+    status, headers, _ = exchange(public_server, "GET", "/id/organisation/no-such-thing", {"Origin": SITE})
+    assert status == 404 and headers["Access-Control-Allow-Origin"] == "*"
+    malformed = "/sparql?" + urllib.parse.urlencode({"query": "SELECT ?x WHERE {"})
+    status, headers, _ = exchange(public_server, "GET", malformed, {"Origin": SITE})
+    assert status == 400 and headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_only_pages_from_this_machine_may_read_the_full_data(server):
+    """The full server holds personal data: a site the user visits must not read it through the browser."""
+    status, headers, _ = exchange(server, "GET", "/id/person/sylwia-wojtysiak",
+                                  {"Origin": SITE, "Accept": "text/turtle"})
+    assert status == 200 and "Access-Control-Allow-Origin" not in headers
+    assert "Access-Control-Allow-Origin" not in exchange(server, "OPTIONS", "/sparql", PREFLIGHT)[1]
+    for local in ("http://localhost:5173", "http://127.0.0.1:8080", "http://[::1]:3000"):
+        status, headers, _ = exchange(server, "OPTIONS", "/sparql", {**PREFLIGHT, "Origin": local})
+        assert status == 200 and headers["Access-Control-Allow-Origin"] == local
+        status, headers, _ = exchange(server, "GET", "/id/person/sylwia-wojtysiak", {"Origin": local})
+        assert status == 200 and headers["Access-Control-Allow-Origin"] == local
 
 
 def test_curl_is_available():

@@ -23,6 +23,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from urllib.parse import parse_qs, quote
 
+import pyoxigraph as ox
+
 from . import dcat, docs, export, queries, remote, resources, store
 from . import sparql_protocol as sp
 from .errors import UsageError
@@ -34,6 +36,12 @@ MAX_BODY = 64 * 1024
 DESCRIPTION_RETRY = 10
 TEXT = "text/plain; charset=utf-8"
 ENTITY_FORMATS = {**sp.HTML, **sp.RDF_FORMATS}
+# The ontology IRI and its namespace IRI (vann:preferredNamespaceUri) both stand for the ontology.
+ONTOLOGY_PATHS = ("/ontology", "/ontology/")
+# Response headers a page on another origin may read besides the CORS-safelisted ones.
+EXPOSED_HEADERS = ("X-SPARQL-MaxRows", "Preference-Applied", "Retry-After", "Link")
+# Origins of pages served from this machine: the only ones that may read a server's full data.
+LOOPBACK_ORIGIN = r"https?://(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?"
 
 
 def is_loopback(host: str) -> bool:
@@ -52,6 +60,8 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
     """The application; ``description`` (of :func:`describe_in_background`) is served at
     /dataset and /.well-known/void once it is ready."""
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.cors import CORSMiddleware
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, Response
     from starlette.responses import RedirectResponse
@@ -61,7 +71,10 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
     def plain(status: int, text: str, headers: dict | None = None) -> Response:
         return Response(text.rstrip("\n") + "\n", status_code=status, media_type=TEXT, headers=headers)
 
-    async def ask_pool(request_data: dict, vary: bool = True) -> Response:
+    def not_acceptable(text: str) -> Response:
+        return plain(406, text, {"Vary": "Accept"})
+
+    async def ask_pool(request_data: dict, vary: tuple[str, ...] = ("Accept",)) -> Response:
         try:
             status, media, body, headers = await pool.call(request_data, timeout=timeout)
         except QueryTimeout:
@@ -74,10 +87,7 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         except WorkerDied:
             return plain(503, "the query worker ended while answering (probably out of memory); "
                               "narrow the query")
-        headers = dict(headers)
-        if vary:
-            headers["Vary"] = "Accept"
-        return Response(body, status_code=status, media_type=media, headers=headers)
+        return Response(body, status_code=status, media_type=media, headers=varied(headers, vary))
 
     async def read_body(request: Request) -> bytes | None:
         declared = request.headers.get("content-length")
@@ -143,17 +153,18 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         elif kind in ("SELECT", "ASK"):
             results_format = sp.negotiate(accept, sp.RESULT_FORMATS, requested)
             if results_format is None:
-                return plain(406, f"{kind} results are available as: {sp.supported(sp.RESULT_FORMATS)} "
-                                  "(Accept header, or format=json|xml|csv|tsv)")
+                return not_acceptable(f"{kind} results are available as: {sp.supported(sp.RESULT_FORMATS)} "
+                                      "(Accept header, or format=json|xml|csv|tsv)")
         elif kind in ("CONSTRUCT", "DESCRIBE"):
             rdf_format = sp.negotiate(accept, sp.RDF_FORMATS, requested)
             if rdf_format is None:
-                return plain(406, f"{kind} results are available as: {sp.supported(sp.RDF_FORMATS)} "
-                                  "(Accept header, or format=turtle|nt|jsonld|xml)")
+                return not_acceptable(f"{kind} results are available as: {sp.supported(sp.RDF_FORMATS)} "
+                                      "(Accept header, or format=turtle|nt|jsonld|xml)")
         answer = await ask_pool({"op": "sparql", "query": text, "results_format": results_format,
                                  "rdf_format": rdf_format, "max_rows": max_rows,
                                  "default_graphs": params.get("default-graph-uri", []),
-                                 "named_graphs": params.get("named-graph-uri", [])})
+                                 "named_graphs": params.get("named-graph-uri", [])},
+                                vary=("Accept", "Prefer") if kind == "SELECT" else ("Accept",))
         if answer.status_code == 200:
             answer.headers.update(applied)
         return answer
@@ -161,12 +172,10 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
     async def service_description(request: Request, params: dict) -> Response:
         fmt = sp.negotiate(request.headers.get("accept"), sp.RDF_FORMATS, (params.get("format") or [None])[0])
         if fmt is None:
-            return plain(406, f"the service description is available as: {sp.supported(sp.RDF_FORMATS)}")
+            return not_acceptable(f"the service description is available as: {sp.supported(sp.RDF_FORMATS)}")
         endpoint = str(request.url.replace(query=""))
         body = describe_service(endpoint, fmt, public=public, triples=triples, max_rows=max_rows)
-        media = sp.RDF_FORMATS[fmt][0]
-        return Response(body, media_type=media + ("; charset=utf-8" if media.startswith("text/") else ""),
-                        headers={"Vary": "Accept"})
+        return Response(body, media_type=rdf_media(fmt), headers={"Vary": "Accept"})
 
     async def dataset_description(request: Request) -> Response:
         # Like a query waiting for a free worker: wait up to the time limit, then 503 with Retry-After.
@@ -183,14 +192,23 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
         iri = BASE_IRI + path.lstrip("/")
         fmt = sp.negotiate(request.headers.get("accept"), ENTITY_FORMATS, request.query_params.get("format"))
-        if path == "/ontology" and fmt == "html" and docs_dir is not None:
-            # For people, the ontology IRI stands for its documentation (`welfare-kg docs`).
-            return RedirectResponse("/docs/index.html", status_code=303)
         if fmt is None:
-            return plain(406, f"entities are described as: {sp.supported(ENTITY_FORMATS)}")
+            return not_acceptable(f"entities are described as: {sp.supported(ENTITY_FORMATS)}")
+        if path in ONTOLOGY_PATHS and fmt == "html" and docs_dir is not None:
+            # For people, the ontology IRI stands for its documentation (`welfare-kg docs`).
+            return RedirectResponse("/docs/index.html", status_code=303, headers={"Vary": "Accept"})
+        if path in ONTOLOGY_PATHS and fmt in ontology:
+            # For RDF clients (owl:imports, Protégé, LOV) it is the whole ontology document, not the
+            # description of its owl:Ontology node; the same with --public, as it holds no personal data.
+            return Response(ontology[fmt], media_type=rdf_media(fmt),
+                            headers={"Vary": "Accept", **alternates(path, fmt)})
         lang = request.query_params.get("lang", "pl")
-        return await ask_pool({"op": "entity", "iri": iri, "format": fmt, "lang": lang})
+        answer = await ask_pool({"op": "entity", "iri": iri, "format": fmt, "lang": lang})
+        if answer.status_code == 200:
+            answer.headers.update(alternates(path, fmt))
+        return answer
 
+    ontology = {fmt: ontology_document(fmt) for fmt in sp.RDF_FORMATS}
     editor_dir = resources.yasgui_dir()
     index_html = render_home(editor=editor_dir is not None, public=public, timeout=timeout, max_rows=max_rows,
                              triples=triples)
@@ -212,8 +230,43 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         routes.append(Mount("/docs", app=StaticFiles(directory=str(docs_dir), html=True)))
     if editor_dir is not None:
         routes.append(Mount("/static/yasgui", app=StaticFiles(directory=str(editor_dir))))
-    app = Starlette(routes=routes)
+    # Any page may read public data, as from DBpedia or Wikidata; full data, personal data
+    # included, only a page served from this machine, lest any site a user visits read it.
+    origins = {"allow_origins": ["*"]} if public else {"allow_origin_regex": LOOPBACK_ORIGIN}
+    cors = Middleware(CORSMiddleware, **origins, allow_methods=["GET", "HEAD", "POST"],
+                      allow_headers=["Accept", "Content-Type", "Prefer"], expose_headers=list(EXPOSED_HEADERS))
+    app = Starlette(routes=routes, middleware=[cors])
     return AccessLog(app)
+
+
+def varied(headers: dict, names: tuple[str, ...]) -> dict:
+    """``headers`` whose Vary also names ``names``, keeping the values it had."""
+    kept = [value.strip() for value in headers.get("Vary", "").split(",") if value.strip()]
+    return {**headers, "Vary": ", ".join(kept + [name for name in names if name not in kept])}
+
+
+def rdf_media(fmt: str) -> str:
+    media = sp.RDF_FORMATS[fmt][0]
+    return media + ("; charset=utf-8" if media.startswith("text/") else "")
+
+
+def alternates(path: str, served: str) -> dict:
+    """A Link to the same description in each other format, for clients that read headers only."""
+    links = [f'<{path}?format={name}>; rel="alternate"; type="{media}"'
+             for name, (media, _) in ENTITY_FORMATS.items() if name != served]
+    return {"Link": ", ".join(links)}
+
+
+def ontology_document(fmt: str) -> bytes:
+    """The ontology file the documentation at /docs is made from, written as entity answers are."""
+    triples = ox.parse(path=resources.ontology_dir() / "welfare.ttl", format=ox.RdfFormat.TURTLE)
+    return export.serialize({BASE_IRI + "ontology": triples}, fmt)
+
+
+def loggable(text: str) -> str:
+    """``text`` with spaces, "%" and anything non-printable (line breaks above all) percent-encoded:
+    a logged request is one line of space-separated fields whatever the client sent."""
+    return "".join(char if char.isprintable() and char not in " %" else quote(char, safe="") for char in text)
 
 
 class AccessLog:
@@ -238,7 +291,8 @@ class AccessLog:
             await self.app(scope, receive, capture)
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            print(f"{scope['method']} {scope['path']} {status[0]} {elapsed:.0f}", file=self.stream, flush=True)
+            print(f"{loggable(scope['method'])} {loggable(scope['path'])} {status[0]} {elapsed:.0f}",
+                  file=self.stream, flush=True)
 
 
 BASE_IRI = "https://w3id.org/welfare-kg/"
