@@ -26,7 +26,7 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, OWL, RDF, RDFS
 
 from conftest import answering
-from welfare_kg import dcat, resources, store
+from welfare_kg import dcat, export, resources, store
 from welfare_kg import sparql_protocol as sp
 from welfare_kg.cli import main as cli_main
 
@@ -621,6 +621,50 @@ def test_dataset_description_is_served(server, path):
     dataset = URIRef("https://w3id.org/welfare-kg/dataset")
     assert (dataset, RDF.type, DCAT.Dataset) in graph
     assert int(graph.value(dataset, URIRef("http://rdfs.org/ns/void#triples"))) > 1000
+
+
+def fetch_made(url: str, **options) -> tuple:
+    """``fetch``, asking again while the server answers 503 (still making it) as Retry-After says."""
+    deadline = time.monotonic() + 60
+    while True:
+        status, headers, body = fetch(url, **options)
+        if status != 503 or time.monotonic() > deadline:
+            return status, headers, body
+        time.sleep(min(float(headers.get("Retry-After", 1)), 1))
+
+
+def served_path(iri: str) -> str:
+    return "/" + iri.removeprefix(BASE)
+
+
+def test_every_iri_the_description_names_under_the_base_answers(server):
+    """A portal's link checker follows them all: the SPARQL service, the download URLs, the
+    dataset's parts (a 303 to the description) and the entities."""
+    _, _, body = fetch_made(server.url + "/dataset")
+    description = Graph().parse(data=body, format="turtle")
+    named = {str(term) for triple in description for term in triple
+             if isinstance(term, URIRef) and str(term).startswith(BASE)}
+    assert len(named) > 10
+    for iri in sorted(named):
+        status, _, _ = fetch_made(server.url + served_path(iri), headers={"Accept": "text/turtle"})
+        assert status == 200, iri
+    for part in ("catalogue", "distribution/turtle", "service/sparql", "agent/welfare-kg-developers"):
+        status, headers, _ = exchange(server, "GET", "/" + part)
+        assert (status, headers["Location"]) == (303, "/dataset"), part
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "nt", "jsonld", "xml", "trig"])
+def test_a_download_url_gives_the_public_export_and_it_is_kept(server, cache_dir, tmp_path, fmt):
+    _, _, body = fetch_made(server.url + "/dataset")
+    description = Graph().parse(data=body, format="turtle")
+    suffix, media = export.FORMATS[fmt]
+    (url,) = [str(o) for o in description.objects(None, DCAT.downloadURL) if str(o).endswith(suffix)]
+    status, headers, body = fetch_made(server.url + served_path(url))
+    assert status == 200 and headers["Content-Type"].startswith(media)
+    exported = tmp_path / ("public" + suffix)
+    assert cli_main(["--cache-dir", str(cache_dir), "export", "--format", fmt, "--public", "-o", str(exported)]) == 0
+    assert body == exported.read_bytes() and PHONE.encode() not in body
+    assert [kept.read_bytes() for kept in cache_dir.glob(f"store-*/public-{fmt}-*")] == [body]
 
 
 # `welfare-kg serve` whose dataset description waits until a file appears.

@@ -40,6 +40,11 @@ ENTITY_FORMATS = {**sp.HTML, **sp.RDF_FORMATS}
 ONTOLOGY_PATHS = ("/ontology", "/ontology/")
 # Response headers a page on another origin may read besides the CORS-safelisted ones.
 EXPOSED_HEADERS = ("X-SPARQL-MaxRows", "Preference-Applied", "Retry-After", "Link")
+# The download URLs of the DCAT description: the public export in each format.
+DOWNLOADS = {f"welfare-kg-public{suffix}": (fmt, media) for fmt, (suffix, media) in export.FORMATS.items()}
+# What else the DCAT description names under the base: a 303 leads to that description.
+DESCRIBED_BY_DATASET = ("/catalogue", "/dataset/{rest:path}", "/distribution/{rest:path}",
+                        "/service/{rest:path}", "/agent/{rest:path}")
 # Origins of pages served from this machine: the only ones that may read a server's full data.
 LOOPBACK_ORIGIN = r"https?://(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?"
 
@@ -56,14 +61,15 @@ def is_loopback(host: str) -> bool:
 # --------------------------------------------------------------------------- the application
 
 def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, triples: int,
-               description: Future | None = None, docs_dir: Path | None = None):
+               description: Future | None = None, docs_dir: Path | None = None,
+               downloads: PublicDownloads | None = None):
     """The application; ``description`` (of :func:`describe_in_background`) is served at
     /dataset and /.well-known/void once it is ready."""
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.cors import CORSMiddleware
     from starlette.requests import Request
-    from starlette.responses import HTMLResponse, Response
+    from starlette.responses import FileResponse, HTMLResponse, Response
     from starlette.responses import RedirectResponse
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
@@ -177,16 +183,33 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         body = describe_service(endpoint, fmt, public=public, triples=triples, max_rows=max_rows)
         return Response(body, media_type=rdf_media(fmt), headers={"Vary": "Accept"})
 
-    async def dataset_description(request: Request) -> Response:
-        # Like a query waiting for a free worker: wait up to the time limit, then 503 with Retry-After.
+    async def when_made(made: Future, what: str) -> Response | None:
+        """None once ``made`` is done; else, like a query waiting for a free worker, wait up to
+        the time limit, then 503 with Retry-After."""
         try:
-            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(description)), timeout)
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(made)), timeout)
         except TimeoutError:
-            return plain(503, "the dataset description is still being computed after start-up; "
-                              "try again shortly", {"Retry-After": str(DESCRIPTION_RETRY)})
+            return plain(503, f"{what} is still being computed; try again shortly",
+                         {"Retry-After": str(DESCRIPTION_RETRY)})
         except Exception:  # noqa: BLE001 - its thread has logged why
-            return plain(500, "the dataset description could not be computed; the server log says why")
-        return Response(description.result(), media_type="text/turtle; charset=utf-8")
+            return plain(500, f"{what} could not be computed; the server log says why")
+        return None
+
+    async def dataset_description(request: Request) -> Response:
+        waiting = await when_made(description, "the dataset description")
+        return waiting or Response(description.result(), media_type="text/turtle; charset=utf-8")
+
+    async def described_by_dataset(request: Request) -> Response:
+        return RedirectResponse("/dataset", status_code=303)
+
+    async def download(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in DOWNLOADS:
+            return plain(404, f"no such download; there are: {', '.join(DOWNLOADS)}")
+        fmt, media = DOWNLOADS[name]
+        made = downloads.made(fmt)
+        waiting = await when_made(made, f"the download {name}")
+        return waiting or FileResponse(made.result(), media_type=media, filename=name)
 
     async def entity(request: Request) -> Response:
         path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
@@ -226,6 +249,9 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
     ]
     if description is not None:
         routes += [Route("/dataset", dataset_description), Route("/.well-known/void", dataset_description)]
+        routes += [Route(path, described_by_dataset) for path in DESCRIBED_BY_DATASET]
+    if downloads is not None:
+        routes.append(Route("/dist/{name}", download))
     if docs_dir is not None:
         routes.append(Mount("/docs", app=StaticFiles(directory=str(docs_dir), html=True)))
     if editor_dir is not None:
@@ -410,6 +436,49 @@ def describe_in_background(dataset, store_dir: Path | None = None) -> Future:
     return future
 
 
+class PublicDownloads:
+    """The public export in each format, as the DCAT description's download URLs promise it:
+    made on its first request, in a thread of its own (a minute on a national graph), then
+    kept as a file beside the embedded store for the next start, or in ``scratch``."""
+
+    def __init__(self, dataset, store_dir: Path | None, scratch: Path):
+        self.dataset, self.store_dir, self.scratch = dataset, store_dir, scratch
+        self.futures: dict[str, Future] = {}
+        self.lock = threading.Lock()
+
+    def made(self, fmt: str) -> Future:
+        """The path of the export in ``fmt``, once it is made."""
+        with self.lock:
+            if fmt not in self.futures:
+                self.futures[fmt] = Future()
+                threading.Thread(target=self._make, args=(fmt,), name=f"welfare-kg-download-{fmt}",
+                                 daemon=True).start()
+            return self.futures[fmt]
+
+    def _make(self, fmt: str) -> None:
+        future = self.futures[fmt]
+        try:
+            future.set_result(self._file(fmt))
+        except Exception as error:  # noqa: BLE001 - logged once here; the route answers 500
+            traceback.print_exc()
+            future.set_exception(error)
+
+    def _file(self, fmt: str) -> Path:
+        def compute() -> bytes:
+            return export.serialize(remote.named_graphs_of(self.dataset), fmt, public=True)
+
+        if self.store_dir is None:
+            data = compute()
+        else:
+            data = store.derived(self.store_dir, f"public-{fmt}", dcat.code_digest(), compute)
+            kept = store.derived_path(self.store_dir, f"public-{fmt}", dcat.code_digest())
+            if kept.is_file():
+                return kept
+        target = self.scratch / f"public-{fmt}"  # the store's folder could not be written to
+        export.write_atomic(target, data)
+        return target
+
+
 def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = "127.0.0.1", port: int = 8000,
         public: bool = False, timeout: float = 5.0, max_rows: int = 10_000, workers: int | None = None,
         endpoint: remote.Endpoint | None = None, in_memory: bool = False) -> None:
@@ -443,8 +512,9 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
                          memory_files=[str(f) for f in files or resources.source_files()]
                          if in_memory and store_path is not None and not public else None)
         description = describe_in_background(dataset, store_path)  # after public_export, the dataset's other reader
+        downloads = PublicDownloads(dataset, store_path, scratch)
         asyncio.run(_serve(pool, sock, host=host, public=public, timeout=timeout, max_rows=max_rows,
-                           uvicorn=uvicorn, description=description, docs_dir=docs_dir))
+                           uvicorn=uvicorn, description=description, docs_dir=docs_dir, downloads=downloads))
     except KeyboardInterrupt:
         pass
     finally:
@@ -455,13 +525,13 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
 
 
 async def _serve(pool: QueryPool, sock: socket.socket, *, host: str, public: bool, timeout: float,
-                 max_rows: int, uvicorn, description: Future, docs_dir: Path) -> None:
+                 max_rows: int, uvicorn, description: Future, docs_dir: Path, downloads: PublicDownloads) -> None:
     await pool.start()
     status, _, body, _ = await pool.call({"op": "stats"}, timeout=max(timeout, 30))
     if status != 200:  # the remote store failed the workers' first query: its message, once
         raise remote.RemoteError(body.decode("utf-8", "replace").strip())
     app = create_app(pool, public=public, timeout=timeout, max_rows=max_rows, triples=int(body),
-                     description=description, docs_dir=docs_dir)
+                     description=description, docs_dir=docs_dir, downloads=downloads)
     config = uvicorn.Config(app, log_level="warning", access_log=False, limit_concurrency=200,
                             timeout_graceful_shutdown=3, server_header=False)
     server = uvicorn.Server(config)

@@ -534,7 +534,7 @@ def derived(store_dir: Path, name: str, key: str, compute: Callable[[], bytes]) 
     holds for as long as ``key``, a digest of everything else it depends on. Older keys'
     files are removed; a folder that cannot be written to only costs the next call the work.
     """
-    kept = store_dir / f"{name}-{key}"
+    kept = derived_path(store_dir, name, key)
     with contextlib.suppress(OSError):
         return kept.read_bytes()
     data = compute()
@@ -543,6 +543,11 @@ def derived(store_dir: Path, name: str, key: str, compute: Callable[[], bytes]) 
             stale.unlink(missing_ok=True)  # another process may have removed it
         export.write_atomic(kept, data)
     return data
+
+
+def derived_path(store_dir: Path, name: str, key: str) -> Path:
+    """Where :func:`derived` keeps ``name`` computed under ``key``."""
+    return store_dir / f"{name}-{key}"
 
 
 def _read_manifest(store_dir: Path) -> dict:
