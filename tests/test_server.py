@@ -433,6 +433,15 @@ def test_rdflib_reads_the_ontology_at_its_iri(server):
         Graph().parse(resources.ontology_dir() / "welfare.ttl", format="turtle"))
 
 
+def test_a_browser_opening_the_endpoint_gets_the_query_page(server):
+    """It downloaded the service description as RDF/XML (Accept: …, application/xml;q=0.9, */*;q=0.8)."""
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    status, headers, _ = exchange(server, "GET", "/sparql", {"Accept": browser})
+    assert (status, headers["Location"]) == (303, "/") and "Accept" in listed(headers, "Vary")
+    status, headers, _ = exchange(server, "GET", "/sparql", {"Accept": "*/*"})
+    assert status == 200 and headers["Content-Type"].startswith("text/turtle")
+
+
 def test_every_answer_that_depends_on_accept_says_so(server):
     """Caches must not hand an answer negotiated for one Accept to a client sending another."""
     for path in ("/ontology", "/ontology/"):

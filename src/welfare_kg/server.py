@@ -176,9 +176,13 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         return answer
 
     async def service_description(request: Request, params: dict) -> Response:
-        fmt = sp.negotiate(request.headers.get("accept"), sp.RDF_FORMATS, (params.get("format") or [None])[0])
+        # RDF first: a client that takes anything (curl) gets Turtle, a browser the query page.
+        fmt = sp.negotiate(request.headers.get("accept"), {**sp.RDF_FORMATS, **sp.HTML},
+                           (params.get("format") or [None])[0])
         if fmt is None:
             return not_acceptable(f"the service description is available as: {sp.supported(sp.RDF_FORMATS)}")
+        if fmt == "html":
+            return RedirectResponse("/", status_code=303, headers={"Vary": "Accept"})
         endpoint = str(request.url.replace(query=""))
         body = describe_service(endpoint, fmt, public=public, triples=triples, max_rows=max_rows)
         return Response(body, media_type=rdf_media(fmt), headers={"Vary": "Accept"})
