@@ -37,7 +37,7 @@ from rdflib.namespace import XSD
 
 from conftest import answering
 from test_server import Server, fetch, get_query
-from welfare_kg import cli, dcat, queries, remote, results, store
+from welfare_kg import cli, dcat, queries, remote, resources, results, store
 from welfare_kg import sparql_protocol as sp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,6 +151,18 @@ def test_a_query_may_name_hundreds_of_graphs(server):
     graphs = [f"urn:welfare-kg-test:graph-{i}" for i in range(300)] + list(server["endpoint"].graphs)
     rows = remote.solutions(server["endpoint"], "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", graphs=graphs)
     assert int(list(rows)[0]["n"].value) > 0
+
+
+def test_from_reads_one_graph_on_the_store_as_embedded(server, cache_dir, capsys, tmp_path):
+    """FROM was replaced by the graph parameters naming every graph of the dataset."""
+    shared = str(store.named_graph_for(resources.graph_dir() / "shared.ttl"))
+    query = tmp_path / "from.rq"
+    query.write_text(f"SELECT (COUNT(*) AS ?n) FROM <{shared}> WHERE {{ ?s ?p ?o }}", encoding="utf-8")
+    embedded, pushed = embedded_and_remote(capsys, cache_dir, server, "query", str(query), "--format", "csv")
+    assert pushed == embedded and 0 < int(embedded.split()[1]) < local_quads(cache_dir)
+    query.write_text("SELECT * FROM <urn:welfare-kg-test:elsewhere> WHERE { ?s ?p ?o }", encoding="utf-8")
+    code, err, _ = one_line_error(capsys, "--cache-dir", str(cache_dir), *server["options"], "query", str(query))
+    assert code == 2 and "FROM names a graph outside this dataset: urn:welfare-kg-test:elsewhere" in err
 
 
 def test_blank_nodes_survive_small_update_chunks(server, cache_dir, capsys, monkeypatch):

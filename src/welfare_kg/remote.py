@@ -259,9 +259,7 @@ def _short(url: str) -> str:
 def send_query(endpoint: Endpoint, text: str, accept: str, *, graphs: tuple[str, ...] | None = None,
                timeout: float | None = None, prefer: str | None = None) -> tuple[bytes, str]:
     """Send a query naming the dataset's graphs; GET unless the URL would be too long."""
-    graphs = endpoint.graphs if graphs is None else graphs
-    params = [("query", text)]
-    params += [("default-graph-uri", g) for g in graphs] + [("named-graph-uri", g) for g in graphs]
+    params = [("query", text)] + _dataset_parameters(endpoint, text, graphs)
     encoded = urlencode(params)
     headers = {"Accept": accept, **({"Prefer": prefer} if prefer else {})}
     timeout = endpoint.timeout if timeout is None else timeout
@@ -272,6 +270,27 @@ def send_query(endpoint: Endpoint, text: str, accept: str, *, graphs: tuple[str,
     headers["Content-Type"] = "application/x-www-form-urlencoded"
     return request(endpoint.query_url, timeout=timeout, data=encoded.encode("ascii"), headers=headers,
                    credentials=endpoint.credentials)
+
+
+def _dataset_parameters(endpoint: Endpoint, text: str, graphs: tuple[str, ...] | None) -> list[tuple[str, str]]:
+    """The protocol's graph parameters: ``graphs`` (all of the dataset's by default) as the
+    default graph and the named graphs. A query's own FROM clauses are sent that way too,
+    since the parameters replace them, and only when they name graphs of this dataset: a
+    query reads this dataset and nothing else the store holds (with ``--whole-store``, any)."""
+    if graphs is None and sp.declares_dataset(text):
+        if not endpoint.graphs:
+            return []
+        try:
+            default, named = sp.dataset_clauses(text)
+        except ValueError as error:
+            raise RemoteError(f"{_short(endpoint.query_url)}: {error}") from None
+        outside = sorted(set(default + named) - set(endpoint.graphs))
+        if outside:
+            raise RemoteError(f"{_short(endpoint.query_url)}: FROM names a graph outside this dataset: "
+                              f"{outside[0]} (its graphs: {', '.join(endpoint.graphs)})")
+        return [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named]
+    graphs = endpoint.graphs if graphs is None else graphs
+    return [("default-graph-uri", g) for g in graphs] + [("named-graph-uri", g) for g in graphs]
 
 
 def accept_for(text: str) -> str:

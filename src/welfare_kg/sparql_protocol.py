@@ -123,6 +123,7 @@ _FIRST_WORD = re.compile(r"[A-Za-z]+")
 # service:x) or a longer word. Anything else that spells SERVICE counts, erring on refusal.
 _SERVICE = re.compile(r"(?<![\w?$:])SERVICE(?![\w:])", re.IGNORECASE)
 _FROM = re.compile(r"(?<![\w?$:])FROM(?![\w:])", re.IGNORECASE)  # the same way: not ?from, ex:from
+_FROM_CLAUSE = re.compile(_FROM.pattern + r"\s+(?P<named>NAMED\s+)?(?:(?P<iri><x*>)|(?P<name>\S+))", re.IGNORECASE)
 
 
 def mask(text: str) -> str:
@@ -183,6 +184,19 @@ def declares_dataset(text: str) -> bool:
     """Whether the query names its own dataset (``FROM``, ``FROM NAMED``): then the default
     graph must not be the union of all graphs, which in Oxigraph overrides them."""
     return _FROM.search(mask(text)) is not None
+
+
+def dataset_clauses(text: str) -> tuple[list[str], list[str]]:
+    """The IRIs of the query's ``FROM`` and ``FROM NAMED`` clauses; ValueError for a graph
+    given by a prefixed name (expanding it is the parser's work)."""
+    masked = mask(text)
+    default, named = [], []
+    for clause in _FROM_CLAUSE.finditer(masked):
+        if clause["iri"] is None:
+            raise ValueError(f"FROM {clause['name']}: give the graph as a full IRI in <…>")
+        start, end = clause.span("iri")
+        (named if clause["named"] else default).append(text[start + 1:end - 1])
+    return default, named
 
 
 # --------------------------------------------------------------------------- results formats
