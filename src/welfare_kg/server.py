@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import os
 import shutil
@@ -21,6 +22,7 @@ import time
 import traceback
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Callable
 from urllib.parse import parse_qs, quote
 
 import pyoxigraph as ox
@@ -443,12 +445,17 @@ def describe_in_background(dataset, store_dir: Path | None = None) -> Future:
 class PublicDownloads:
     """The public export in each format, as the DCAT description's download URLs promise it:
     made on its first request, in a thread of its own (a minute on a national graph), then
-    kept as a file beside the embedded store for the next start, or in ``scratch``."""
+    kept as a file beside the embedded store for the next start, or in ``scratch``.
 
-    def __init__(self, dataset, store_dir: Path | None, scratch: Path):
-        self.dataset, self.store_dir, self.scratch = dataset, store_dir, scratch
+    ``graphs()`` gives the named graphs to export. One export is made at a time: each holds
+    the whole graph in memory while it is written.
+    """
+
+    def __init__(self, graphs: Callable[[], dict], store_dir: Path | None, scratch: Path):
+        self.graphs, self.store_dir, self.scratch = graphs, store_dir, scratch
         self.futures: dict[str, Future] = {}
         self.lock = threading.Lock()
+        self.exporting = threading.Lock()
 
     def made(self, fmt: str) -> Future:
         """The path of the export in ``fmt``, once it is made."""
@@ -468,19 +475,23 @@ class PublicDownloads:
             future.set_exception(error)
 
     def _file(self, fmt: str) -> Path:
-        def compute() -> bytes:
-            return export.serialize(remote.named_graphs_of(self.dataset), fmt, public=True)
-
+        name, key = f"public-{fmt}", dcat.code_digest()
         if self.store_dir is None:
-            data = compute()
+            data = self._export(fmt)
         else:
-            data = store.derived(self.store_dir, f"public-{fmt}", dcat.code_digest(), compute)
-            kept = store.derived_path(self.store_dir, f"public-{fmt}", dcat.code_digest())
+            kept = store.derived_path(self.store_dir, name, key)
             if kept.is_file():
                 return kept
-        target = self.scratch / f"public-{fmt}"  # the store's folder could not be written to
+            data = store.derived(self.store_dir, name, key, lambda: self._export(fmt))  # kept, if it can be
+            if kept.is_file():
+                return kept
+        target = self.scratch / name
         export.write_atomic(target, data)
         return target
+
+    def _export(self, fmt: str) -> bytes:
+        with self.exporting:
+            return export.serialize(self.graphs(), fmt, public=True)
 
 
 def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = "127.0.0.1", port: int = 8000,
@@ -516,7 +527,10 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
                          memory_files=[str(f) for f in files or resources.source_files()]
                          if in_memory and store_path is not None and not public else None)
         description = describe_in_background(dataset, store_path)  # after public_export, the dataset's other reader
-        downloads = PublicDownloads(dataset, store_path, scratch)
+        # As `export` does: parsing the files again is faster than reading the store back.
+        graphs = (functools.partial(export.load_named_graphs, store.memory_copy, files or resources.source_files())
+                  if endpoint is None else functools.partial(remote.named_graphs_of, dataset))
+        downloads = PublicDownloads(graphs, store_path, scratch)
         asyncio.run(_serve(pool, sock, host=host, public=public, timeout=timeout, max_rows=max_rows,
                            uvicorn=uvicorn, description=description, docs_dir=docs_dir, downloads=downloads))
     except KeyboardInterrupt:
