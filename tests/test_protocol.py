@@ -95,12 +95,8 @@ def test_an_undefined_prefix_is_named_on_one_line(capsys, monkeypatch, cache_dir
 
 @pytest.fixture(scope="module")
 def server(cache_dir, tmp_path_factory):
-    running = Server(cache_dir, tmp_path_factory.mktemp("protocol") / "server.log")
-    try:
-        running.wait()
+    with Server(cache_dir, tmp_path_factory.mktemp("protocol") / "server.log") as running:
         yield running
-    finally:
-        running.stop()
 
 
 def ask_count(server: Server, query: str, **dataset: list[str]) -> int:

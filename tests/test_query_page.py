@@ -74,12 +74,8 @@ def test_with_yasgui_the_home_page_is_the_editor_with_a_tab_per_query(monkeypatc
 @pytest.fixture(scope="module")
 def server(cache_dir, tmp_path_factory):
     store.build_store(cache_dir)
-    running = Server(cache_dir, tmp_path_factory.mktemp("logs") / "query-page.log")
-    try:
-        running.wait()
+    with Server(cache_dir, tmp_path_factory.mktemp("logs") / "query-page.log") as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -77,6 +77,18 @@ class Server:
             self.process.kill()
             self.process.wait()
 
+    def __enter__(self) -> "Server":
+        """Started and answering; stopped however the ``with`` block ends."""
+        try:
+            self.wait()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
     @property
     def sparql(self) -> str:
         return self.url + "/sparql"
