@@ -468,6 +468,13 @@ def test_every_answer_that_depends_on_accept_says_so(server):
     assert status == 200 and {"Accept", "Prefer", "Origin"} <= set(listed(headers, "Vary"))  # CORS's kept too
 
 
+def test_an_iri_with_needless_escapes_leads_to_its_canonical_form(server):
+    """%2D is "-" (RFC 3986, 6.2.2.2): the same entity, not a 404."""
+    status, headers, _ = exchange(server, "GET", "/id/organisation/mops%2Dgdynia?lang=en", {"Accept": "text/turtle"})
+    assert (status, headers["Location"]) == (301, "/id/organisation/mops-gdynia?lang=en")
+    assert exchange(server, "GET", "/id/organisation/mops%20gdynia")[0] == 404  # a space is no unreserved character
+
+
 def test_unknown_iri_is_404_and_unknown_type_406(server):
     assert fetch(server.url + "/id/organisation/no-such-thing")[0] == 404
     assert fetch(server.url + "/id/organisation/mops-gdynia", headers={"Accept": "image/png"})[0] == 406

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import ipaddress
 import os
+import re
 import shutil
 import socket
 import sys
@@ -219,6 +220,10 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
 
     async def entity(request: Request) -> Response:
         path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
+        canonical = without_needless_escapes(path)
+        if canonical != path:  # the same IRI (RFC 3986, 6.2.2.2), told where it is written canonically
+            query = request.url.query
+            return RedirectResponse(canonical + (f"?{query}" if query else ""), status_code=301)
         iri = BASE_IRI + path.lstrip("/")
         fmt = sp.negotiate(request.headers.get("accept"), ENTITY_FORMATS, request.query_params.get("format"))
         if fmt is None:
@@ -293,6 +298,14 @@ def ontology_document(fmt: str) -> bytes:
     """The ontology file the documentation at /docs is made from, written as entity answers are."""
     triples = ox.parse(path=resources.ontology_dir() / "welfare.ttl", format=ox.RdfFormat.TURTLE)
     return export.serialize({BASE_IRI + "ontology": triples}, fmt)
+
+
+_ESCAPED_UNRESERVED = re.compile(r"%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])")
+
+
+def without_needless_escapes(path: str) -> str:
+    """``path`` with percent-encoded unreserved characters (letters, digits, ``-._~``) decoded."""
+    return _ESCAPED_UNRESERVED.sub(lambda escape: chr(int(escape[1], 16)), path)
 
 
 def loggable(text: str) -> str:
