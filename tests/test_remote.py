@@ -635,6 +635,14 @@ def test_entity_pages_are_the_same(proxies, path):
                                                                       headers={"Accept": "text/html"})[2])
 
 
+def test_graph_iris_are_the_same(proxies):
+    embedded, proxy = proxies
+    for path in ("/graph/graph/002_f8c82852a6f100af", "/graph/ontology/welfare"):
+        status, _, body = fetch(proxy.url + path + "?format=nt")
+        assert status == 200 and same_graph(body.decode(), fetch(embedded.url + path + "?format=nt")[2].decode()), path
+    assert fetch(proxy.url + "/graph/graph/no-such-file?format=nt")[0] == 404
+
+
 def test_sparql_through_the_proxy(proxies):
     embedded, proxy = proxies
     query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"

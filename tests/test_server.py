@@ -431,7 +431,7 @@ def test_the_ontology_iri_gives_rdf_clients_the_whole_ontology(servers, media, r
     ontology = Graph().parse(resources.ontology_dir() / "welfare.ttl", format="turtle")
     bodies = set()
     for running in servers:
-        for path in ("/ontology", "/ontology/"):
+        for path in ("/ontology", "/ontology/", "/ontology/version/0.1.0"):
             status, headers, body = fetch(running.url + path, headers={"Accept": media})
             assert status == 200 and headers["Content-Type"].startswith(media), path
             assert "Accept" in listed(headers, "Vary")
@@ -473,6 +473,20 @@ def test_an_iri_with_needless_escapes_leads_to_its_canonical_form(server):
     status, headers, _ = exchange(server, "GET", "/id/organisation/mops%2Dgdynia?lang=en", {"Accept": "text/turtle"})
     assert (status, headers["Location"]) == (301, "/id/organisation/mops-gdynia?lang=en")
     assert exchange(server, "GET", "/id/organisation/mops%20gdynia")[0] == 404  # a space is no unreserved character
+
+
+def test_a_graph_iri_gives_that_source_file_s_triples(server, public_server, dataset):
+    """As in a TriG export: a graph per source file, without personal data from a public server."""
+    source = "graph/graph/002_f8c82852a6f100af"
+    expected = len(list(store.oxigraph(dataset).quads_for_pattern(None, None, None, ox.NamedNode(BASE + source))))
+    status, headers, body = fetch(f"{server.url}/{source}", headers={"Accept": "text/turtle"})
+    assert status == 200 and headers["Content-Type"].startswith("text/turtle") and "Accept" in listed(headers, "Vary")
+    assert len(Graph().parse(data=body, format="turtle")) == expected and PHONE.encode() in body
+    status, _, body = fetch(f"{public_server.url}/{source}", headers={"Accept": "application/n-triples"})
+    kept = Graph().parse(data=body, format="nt")
+    assert status == 200 and 0 < len(kept) < expected and PHONE.encode() not in body and b"Wojtysiak" not in body
+    for missing in ("graph/graph/no-such-file", "graph/graph/a%20b"):
+        assert fetch(f"{server.url}/{missing}", headers={"Accept": "text/turtle"})[0] == 404, missing
 
 
 def test_unknown_iri_is_404_and_unknown_type_406(server):

@@ -27,6 +27,7 @@ from typing import Callable
 from urllib.parse import parse_qs, quote
 
 import pyoxigraph as ox
+from rdflib.namespace import OWL
 
 from . import dcat, docs, export, queries, remote, resources, store
 from . import sparql_protocol as sp
@@ -39,7 +40,8 @@ MAX_BODY = 64 * 1024
 DESCRIPTION_RETRY = 10
 TEXT = "text/plain; charset=utf-8"
 ENTITY_FORMATS = {**sp.HTML, **sp.RDF_FORMATS}
-# The ontology IRI and its namespace IRI (vann:preferredNamespaceUri) both stand for the ontology.
+# The ontology IRI and its namespace IRI (vann:preferredNamespaceUri) both stand for the
+# ontology, and so does its version IRI (owl:versionIRI, read from the file).
 ONTOLOGY_PATHS = ("/ontology", "/ontology/")
 # Response headers a page on another origin may read besides the CORS-safelisted ones.
 EXPOSED_HEADERS = ("X-SPARQL-MaxRows", "Preference-Applied", "Retry-After", "Link")
@@ -65,7 +67,7 @@ def is_loopback(host: str) -> bool:
 
 def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, triples: int,
                description: Future | None = None, docs_dir: Path | None = None,
-               downloads: PublicDownloads | None = None):
+               downloads: PublicDownloads | None = None, dataset=None):
     """The application; ``description`` (of :func:`describe_in_background`) is served at
     /dataset and /.well-known/void once it is ready."""
     from starlette.applications import Starlette
@@ -206,6 +208,19 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         waiting = await when_made(description, "the dataset description")
         return waiting or Response(description.result(), media_type="text/turtle; charset=utf-8")
 
+    async def named_graph(request: Request) -> Response:
+        """A source file's graph: its triples (without personal data when public), as in a TriG export."""
+        fmt = sp.negotiate(request.headers.get("accept"), sp.RDF_FORMATS, request.query_params.get("format"))
+        if fmt is None:
+            return not_acceptable(f"graphs are given as: {sp.supported(sp.RDF_FORMATS)}")
+        path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
+        iri = BASE_IRI + path.lstrip("/")
+        body = await asyncio.to_thread(graph_document, dataset, iri, fmt, public)
+        if body is None:
+            return plain(404, f"no graph {iri} in this dataset", {"Vary": "Accept"})
+        return Response(body, media_type=rdf_media(fmt),
+                        headers={"Vary": "Accept", **alternates(path, fmt, sp.RDF_FORMATS)})
+
     async def described_by_dataset(request: Request) -> Response:
         return RedirectResponse("/dataset", status_code=303)
 
@@ -228,10 +243,10 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         fmt = sp.negotiate(request.headers.get("accept"), ENTITY_FORMATS, request.query_params.get("format"))
         if fmt is None:
             return not_acceptable(f"entities are described as: {sp.supported(ENTITY_FORMATS)}")
-        if path in ONTOLOGY_PATHS and fmt == "html" and docs_dir is not None:
+        if path in ontology_paths and fmt == "html" and docs_dir is not None:
             # For people, the ontology IRI stands for its documentation (`welfare-kg docs`).
             return RedirectResponse("/docs/index.html", status_code=303, headers={"Vary": "Accept"})
-        if path in ONTOLOGY_PATHS and fmt in ontology:
+        if path in ontology_paths and fmt in ontology:
             # For RDF clients (owl:imports, Protégé, LOV) it is the whole ontology document, not the
             # description of its owl:Ontology node; the same with --public, as it holds no personal data.
             return Response(ontology[fmt], media_type=rdf_media(fmt),
@@ -243,6 +258,7 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         return answer
 
     ontology = {fmt: ontology_document(fmt) for fmt in sp.RDF_FORMATS}
+    ontology_paths = (*ONTOLOGY_PATHS, "/" + ontology_version_iri().removeprefix(BASE_IRI))
     editor_dir = resources.yasgui_dir()
     index_html = render_home(editor=editor_dir is not None, public=public, timeout=timeout, max_rows=max_rows,
                              triples=triples)
@@ -263,6 +279,8 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         routes += [Route(path, described_by_dataset) for path in DESCRIBED_BY_DATASET]
     if downloads is not None:
         routes.append(Route("/dist/{name}", download))
+    if dataset is not None:
+        routes.append(Route("/graph/{rest:path}", named_graph))
     if docs_dir is not None:
         routes.append(Mount("/docs", app=StaticFiles(directory=str(docs_dir), html=True)))
     if editor_dir is not None:
@@ -287,11 +305,35 @@ def rdf_media(fmt: str) -> str:
     return media + ("; charset=utf-8" if media.startswith("text/") else "")
 
 
-def alternates(path: str, served: str) -> dict:
+def alternates(path: str, served: str, formats: dict = ENTITY_FORMATS) -> dict:
     """A Link to the same description in each other format, for clients that read headers only."""
     links = [f'<{path}?format={name}>; rel="alternate"; type="{media}"'
-             for name, (media, _) in ENTITY_FORMATS.items() if name != served]
+             for name, (media, _) in formats.items() if name != served]
     return {"Link": ", ".join(links)}
+
+
+def graph_document(dataset, iri: str, fmt: str, public: bool) -> bytes | None:
+    """The named graph ``iri`` of the dataset in ``fmt``, or None when there is no such graph."""
+    if remote.is_remote(dataset):
+        endpoint = remote.endpoint_of(dataset)
+        if endpoint.graphs and iri not in endpoint.graphs:
+            return None
+        triples = remote.construct(endpoint, f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}")
+    else:
+        try:
+            graph = ox.NamedNode(iri)
+        except ValueError:  # no IRI, so no graph of ours
+            return None
+        triples = store.oxigraph(dataset).dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+    if not triples:
+        return None
+    return export.serialize({iri: triples}, fmt, public=public)
+
+
+def ontology_version_iri() -> str:
+    (version,) = {triple.object.value for triple in ox.parse(path=resources.ontology_dir() / "welfare.ttl")
+                  if triple.predicate.value == str(OWL.versionIRI)}
+    return version
 
 
 def ontology_document(fmt: str) -> bytes:
@@ -545,7 +587,8 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
                   if endpoint is None else functools.partial(remote.named_graphs_of, dataset))
         downloads = PublicDownloads(graphs, store_path, scratch)
         asyncio.run(_serve(pool, sock, host=host, public=public, timeout=timeout, max_rows=max_rows,
-                           uvicorn=uvicorn, description=description, docs_dir=docs_dir, downloads=downloads))
+                           uvicorn=uvicorn, description=description, docs_dir=docs_dir, downloads=downloads,
+                           dataset=dataset))
     except KeyboardInterrupt:
         pass
     finally:
@@ -556,13 +599,14 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
 
 
 async def _serve(pool: QueryPool, sock: socket.socket, *, host: str, public: bool, timeout: float,
-                 max_rows: int, uvicorn, description: Future, docs_dir: Path, downloads: PublicDownloads) -> None:
+                 max_rows: int, uvicorn, description: Future, docs_dir: Path, downloads: PublicDownloads,
+                 dataset) -> None:
     await pool.start()
     status, _, body, _ = await pool.call({"op": "stats"}, timeout=max(timeout, 30))
     if status != 200:  # the remote store failed the workers' first query: its message, once
         raise remote.RemoteError(body.decode("utf-8", "replace").strip())
     app = create_app(pool, public=public, timeout=timeout, max_rows=max_rows, triples=int(body),
-                     description=description, docs_dir=docs_dir, downloads=downloads)
+                     description=description, docs_dir=docs_dir, downloads=downloads, dataset=dataset)
     config = uvicorn.Config(app, log_level="warning", access_log=False, limit_concurrency=200,
                             timeout_graceful_shutdown=3, server_header=False)
     server = uvicorn.Server(config)
