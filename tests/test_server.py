@@ -607,6 +607,18 @@ def test_public_server_leaks_no_personal_data(server, public_server):
     assert PHONE not in page and "Wojtysiak" not in page
 
 
+def test_the_full_server_answers_only_requests_addressed_to_this_machine(server, public_server):
+    """A site whose name was made to resolve to 127.0.0.1 (DNS rebinding) would read personal data."""
+    person = "/id/person/sylwia-wojtysiak"
+    status, _, body = exchange(server, "GET", person, {"Host": f"evil.example:{server.port}", "Accept": "text/turtle"})
+    assert status == 403 and PHONE.encode() not in body and b"--public" in body
+    for host in (f"localhost:{server.port}", f"127.0.0.1:{server.port}", f"[::1]:{server.port}", "LOCALHOST"):
+        assert exchange(server, "GET", person, {"Host": host, "Accept": "text/turtle"})[0] == 200, host
+    status, _, _ = exchange(public_server, "GET", "/id/organisation/mops-gdynia",
+                            {"Host": "kg.example.org", "Accept": "text/turtle"})
+    assert status == 200
+
+
 # --------------------------------------------------------------------------- CORS
 
 SITE = "https://example.org"

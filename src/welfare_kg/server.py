@@ -291,7 +291,7 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
     cors = Middleware(CORSMiddleware, **origins, allow_methods=["GET", "HEAD", "POST"],
                       allow_headers=["Accept", "Content-Type", "Prefer"], expose_headers=list(EXPOSED_HEADERS))
     app = Starlette(routes=routes, middleware=[cors])
-    return AccessLog(app)
+    return AccessLog(app if public else LoopbackHostOnly(app))
 
 
 def varied(headers: dict, names: tuple[str, ...]) -> dict:
@@ -354,6 +354,34 @@ def loggable(text: str) -> str:
     """``text`` with spaces, "%" and anything non-printable (line breaks above all) percent-encoded:
     a logged request is one line of space-separated fields whatever the client sent."""
     return "".join(char if char.isprintable() and char not in " %" else quote(char, safe="") for char in text)
+
+
+def host_name(header: str) -> str:
+    """The name or address of a Host header, without its port (``[::1]:8000`` → ``::1``)."""
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
+
+
+class LoopbackHostOnly:
+    """Refuse requests not addressed to this machine by name: a page on another site can make
+    its own name resolve to 127.0.0.1 (DNS rebinding) and so read what the full server holds,
+    personal data included, as its own origin. A --public server holds none and needs no guard."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
+            if host and not is_loopback(host_name(host)):  # browsers always send one
+                body = b"this server holds personal data and answers only requests addressed to this machine " \
+                       b"(Host: localhost, 127.0.0.1 or [::1]); serve with --public to publish\n"
+                headers = [(b"content-type", TEXT.encode()), (b"content-length", str(len(body)).encode())]
+                await send({"type": "http.response.start", "status": 403, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
 
 
 class AccessLog:
