@@ -721,6 +721,16 @@ def test_a_download_url_gives_the_public_export_and_it_is_kept(server, cache_dir
     assert [kept.read_bytes() for kept in cache_dir.glob(f"store-*/public-{fmt}-*")] == [body]
 
 
+@pytest.mark.parametrize("media, rdflib_format", [("application/rdf+xml", "xml"), ("application/ld+json", "json-ld"),
+                                                  ("application/n-triples", "nt")])
+def test_the_dataset_description_comes_in_the_format_asked_for(server, media, rdflib_format):
+    """Portals harvest DCAT-AP as RDF/XML or JSON-LD too; it was Turtle whatever Accept said."""
+    _, _, turtle = fetch_made(server.url + "/dataset", headers={"Accept": "text/turtle"})
+    status, headers, body = fetch_made(server.url + "/dataset", headers={"Accept": media})
+    assert status == 200 and headers["Content-Type"].startswith(media) and "Accept" in listed(headers, "Vary")
+    assert isomorphic(Graph().parse(data=body, format=rdflib_format), Graph().parse(data=turtle, format="turtle"))
+
+
 # `welfare-kg serve` whose dataset description waits until a file appears.
 HELD_DESCRIPTION = """
 import pathlib, sys, time

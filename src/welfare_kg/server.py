@@ -205,8 +205,17 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         return None
 
     async def dataset_description(request: Request) -> Response:
+        # Turtle unless asked otherwise: portals harvest DCAT-AP as RDF/XML or JSON-LD too.
+        fmt = sp.negotiate(request.headers.get("accept"), sp.RDF_FORMATS, request.query_params.get("format"))
+        if fmt is None:
+            return not_acceptable(f"the dataset description is given as: {sp.supported(sp.RDF_FORMATS)}")
         waiting = await when_made(description, "the dataset description")
-        return waiting or Response(description.result(), media_type="text/turtle; charset=utf-8")
+        if waiting:
+            return waiting
+        body = description.result()
+        if fmt != "turtle":
+            body = export.serialize({str(dcat.DATASET): list(ox.parse(body, format=ox.RdfFormat.TURTLE))}, fmt)
+        return Response(body, media_type=rdf_media(fmt), headers={"Vary": "Accept"})
 
     async def named_graph(request: Request) -> Response:
         """A source file's graph: its triples (without personal data when public), as in a TriG export."""
