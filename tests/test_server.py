@@ -4,6 +4,7 @@ queried by independent clients (SPARQLWrapper, rdflib's SPARQLStore, curl, urlli
 from __future__ import annotations
 
 import csv
+import gzip
 import http.client
 import io
 import json
@@ -452,6 +453,19 @@ def test_a_browser_opening_the_endpoint_gets_the_query_page(server):
     assert (status, headers["Location"]) == (303, "/") and "Accept" in listed(headers, "Vary")
     status, headers, _ = exchange(server, "GET", "/sparql", {"Accept": "*/*"})
     assert status == 200 and headers["Content-Type"].startswith("text/turtle")
+
+
+def test_a_large_answer_goes_gzipped_to_a_client_that_takes_it(server):
+    path = "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 500", "format": "json"})
+    _, _, plain_body = exchange(server, "GET", path)
+    status, headers, body = exchange(server, "GET", path, {"Accept-Encoding": "br, gzip;q=0.8"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in listed(headers, "Vary")
+    assert gzip.decompress(body) == plain_body and len(body) * 5 < len(plain_body)
+    small = "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }", "format": "json"})
+    status, headers, _ = exchange(server, "GET", small, {"Accept-Encoding": "gzip"})
+    assert status == 200 and "Content-Encoding" not in headers
+    status, headers, _ = exchange(server, "GET", path, {"Accept-Encoding": "gzip;q=0"})
+    assert status == 200 and "Content-Encoding" not in headers
 
 
 def test_every_answer_that_depends_on_accept_says_so(server):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gzip
 import ipaddress
 import os
 import re
@@ -43,6 +44,9 @@ ENTITY_FORMATS = {**sp.HTML, **sp.RDF_FORMATS}
 # The ontology IRI and its namespace IRI (vann:preferredNamespaceUri) both stand for the
 # ontology, and so does its version IRI (owl:versionIRI, read from the file).
 ONTOLOGY_PATHS = ("/ontology", "/ontology/")
+# Answers from this size on go gzipped to a client that accepts it (JSON results shrink about
+# tenfold or more); level 5 packs a 7 MB answer in 0.04 s.
+GZIP_FROM, GZIP_LEVEL = 1400, 5
 # Response headers a page on another origin may read besides the CORS-safelisted ones.
 EXPOSED_HEADERS = ("X-SPARQL-MaxRows", "Preference-Applied", "Retry-After", "Link")
 # The download URLs of the DCAT description: the public export in each format.
@@ -85,7 +89,7 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
     def not_acceptable(text: str) -> Response:
         return plain(406, text, {"Vary": "Accept"})
 
-    async def ask_pool(request_data: dict, vary: tuple[str, ...] = ("Accept",)) -> Response:
+    async def ask_pool(request: Request, request_data: dict, vary: tuple[str, ...] = ("Accept",)) -> Response:
         try:
             status, media, body, headers = await pool.call(request_data, timeout=timeout)
         except QueryTimeout:
@@ -98,7 +102,12 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         except WorkerDied:
             return plain(503, "the query worker ended while answering (probably out of memory); "
                               "narrow the query")
-        return Response(body, status_code=status, media_type=media, headers=varied(headers, vary))
+        headers = varied(headers, (*vary, "Accept-Encoding"))
+        if len(body) >= GZIP_FROM and sp.accepts_gzip(request.headers.get("accept-encoding")):
+            # In a thread: a large answer would hold up every other request while it is packed.
+            body = await asyncio.to_thread(gzip.compress, body, GZIP_LEVEL)
+            headers["Content-Encoding"] = "gzip"
+        return Response(body, status_code=status, media_type=media, headers=headers)
 
     async def read_body(request: Request) -> bytes | None:
         declared = request.headers.get("content-length")
@@ -171,7 +180,7 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
             if rdf_format is None:
                 return not_acceptable(f"{kind} results are available as: {sp.supported(sp.RDF_FORMATS)} "
                                       "(Accept header, or format=turtle|nt|jsonld|xml)")
-        answer = await ask_pool({"op": "sparql", "query": text, "results_format": results_format,
+        answer = await ask_pool(request, {"op": "sparql", "query": text, "results_format": results_format,
                                  "rdf_format": rdf_format, "max_rows": max_rows,
                                  "default_graphs": params.get("default-graph-uri", []),
                                  "named_graphs": params.get("named-graph-uri", [])},
@@ -261,7 +270,7 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
             return Response(ontology[fmt], media_type=rdf_media(fmt),
                             headers={"Vary": "Accept", **alternates(path, fmt)})
         lang = request.query_params.get("lang", "pl")
-        answer = await ask_pool({"op": "entity", "iri": iri, "format": fmt, "lang": lang})
+        answer = await ask_pool(request, {"op": "entity", "iri": iri, "format": fmt, "lang": lang})
         if answer.status_code == 200:
             answer.headers.update(alternates(path, fmt))
         return answer

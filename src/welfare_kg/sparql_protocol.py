@@ -102,6 +102,12 @@ def negotiate(accept: str | None, formats: dict[str, tuple[str, tuple[str, ...]]
     return best_name
 
 
+def accepts_gzip(header: str | None) -> bool:
+    """Whether ``Accept-Encoding`` takes gzip (named or by ``*``, with q above 0)."""
+    qualities = dict(parse_accept(header)) if header and header.strip() else {}
+    return qualities.get("gzip", qualities.get("x-gzip", qualities.get("*", 0.0))) > 0
+
+
 def supported(formats: dict[str, tuple[str, tuple[str, ...]]]) -> str:
     return ", ".join(media for media, _ in formats.values())
 
