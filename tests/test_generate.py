@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import time
@@ -174,3 +175,27 @@ def test_sigterm_leaves_no_half_written_file(tmp_path):
         process.terminate()
         code = process.wait(30)
     assert code == 130 and list(out.iterdir()) == []
+
+
+def test_stats_network_and_viz_take_generated_data(tmp_path, capsys):
+    """The views and counts of a grown graph: --data adds the generated projects to what they show."""
+    folder = tmp_path / "national"
+    generate.write_folder(folder, projects=30, seed=1)
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+
+    def stats(*data: str) -> dict:
+        assert main(cache + ["stats", "--format", "json", *data]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    def network_nodes(*data: str) -> set[str]:
+        assert main(cache + ["network", "--format", "json", *data]) == 0
+        return {node["iri"] for node in json.loads(capsys.readouterr().out)["nodes"]}
+
+    curated, grown = stats(), stats("--data", str(folder))
+    assert grown["triples"] > curated["triples"]
+    assert dict(map(tuple, grown["entities_per_class"]))["wkg:Project"] > \
+        dict(map(tuple, curated["entities_per_class"]))["wkg:Project"]
+    assert network_nodes() < network_nodes("--data", str(folder))
+    page = tmp_path / "overview.html"
+    assert main(cache + ["viz", "-o", str(page), "--data", str(folder)]) == 0
+    assert "/synthetic-" in page.read_text(encoding="utf-8")

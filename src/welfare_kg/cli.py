@@ -159,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     viz.add_argument("-o", "--output", type=Path, help="file to write (default: VIEW.FORMAT here)")
     viz.add_argument("--max-nodes", type=node_count, default=None,
                      help="refuse to draw more nodes than this (default: see README, 'Large graphs')")
+    add_data_argument(viz)
     add_remote_arguments(viz)
     viz.set_defaults(remote=True, handler=cmd_viz)
 
@@ -166,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_view_arguments(analysis)
     analysis.add_argument("--format", choices=("table", "csv", "json", "graphml", "gexf"), default="table")
     analysis.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    add_data_argument(analysis)
     add_remote_arguments(analysis)
     analysis.set_defaults(remote=True, handler=cmd_network)
 
@@ -194,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     statistics = sub.add_parser("stats", help="triples, entities per class, projects per institution")
     statistics.add_argument("--format", choices=("text", "json"), default="text")
+    add_data_argument(statistics)
     add_remote_arguments(statistics)
     statistics.set_defaults(remote=True, handler=cmd_stats)
 
@@ -261,7 +264,9 @@ def add_whole_store_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def open_graph(args, files: list[Path] | None = None):
-    """The dataset every command reads: the embedded store, or the remote one with --endpoint."""
+    """The dataset every command reads: the embedded store (of ``files``, by default the
+    sources plus --data), or the remote one with --endpoint."""
+    files = data_files(args) if files is None else files
     if args.endpoint is None:
         return store.open_dataset(args.cache_dir, files=files)
     return remote.open_dataset(remote_endpoint(args, files))
