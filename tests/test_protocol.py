@@ -147,3 +147,17 @@ def test_a_format_that_does_not_fit_the_query_leaves_the_choice_to_accept(server
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.headers["Content-Type"].startswith("text/csv")
         assert answer.read().decode("utf-8").splitlines()[0] == "s"
+
+
+@pytest.mark.parametrize("if_none_match, if_modified_since, current", [
+    ('"a"', None, True),
+    ('"x", W/"a"', None, True),      # weak comparison, any tag of the list
+    ("*", None, True),
+    ('"x"', "Tue, 24 Nov 2026 10:00:00 GMT", False),  # If-None-Match decides alone
+    (None, "Tue, 24 Nov 2026 09:00:00 GMT", True),    # not modified since then
+    (None, "Tue, 24 Nov 2026 08:59:59 GMT", False),
+    (None, "yesterday", False),
+])
+def test_a_copy_is_current_when_its_etag_or_date_says_so(if_none_match, if_modified_since, current):
+    assert sp.not_modified(if_none_match, if_modified_since, '"a"', "Tue, 24 Nov 2026 09:00:00 GMT") is current
+    assert sp.not_modified(None, if_modified_since, '"a"') is False  # no date to compare with

@@ -489,6 +489,57 @@ def test_an_iri_with_needless_escapes_leads_to_its_canonical_form(server):
     assert exchange(server, "GET", "/id/organisation/mops%20gdynia")[0] == 404  # a space is no unreserved character
 
 
+def test_an_iri_copied_with_a_trailing_slash_leads_to_the_entity(server):
+    status, headers, _ = exchange(server, "GET", "/id/organisation/mops-gdynia/?lang=en", {"Accept": "text/turtle"})
+    assert (status, headers["Location"]) == (301, "/id/organisation/mops-gdynia?lang=en")
+    assert exchange(server, "GET", "/id/organisation/no-such-thing/")[0] == 404
+
+
+@pytest.mark.parametrize("path, headers", [
+    ("/id/organisation/mops-gdynia", {"Accept": "text/turtle"}),
+    ("/id/organisation/mops-gdynia", {"Accept": "text/turtle", "Accept-Encoding": "gzip"}),
+    ("/sparql?" + urllib.parse.urlencode({"query": PROJECTS, "format": "json"}), {"Accept-Encoding": "gzip"}),
+    ("/dataset", {"Accept": "application/ld+json"}),
+    ("/ontology", {"Accept": "text/turtle"}),
+])
+def test_a_client_with_a_current_copy_gets_304_without_the_body(server, path, headers):
+    """Harvesters and caches revalidate: the same answer has the same ETag (gzipped ones too),
+    and If-None-Match naming it gets 304 with no body; full data is for the client's cache only."""
+    fetch_made(server.url + "/dataset")
+    status, first, body = exchange(server, "GET", path, headers)
+    assert status == 200 and first["ETag"].startswith('"') and first["Cache-Control"] == "private, no-cache"
+    assert exchange(server, "GET", path, headers)[1]["ETag"] == first["ETag"]
+    status, again, body = exchange(server, "GET", path, {**headers, "If-None-Match": f'"other", W/{first["ETag"]}'})
+    assert (status, body, again["ETag"]) == (304, b"", first["ETag"])
+    assert "Content-Length" not in again and "Accept" in listed(again, "Vary")
+    assert exchange(server, "GET", path, {**headers, "If-None-Match": '"other"'})[0] == 200
+    status, _, body = exchange(server, "HEAD", path, {**headers, "If-None-Match": first["ETag"]})
+    assert (status, body) == (304, b"")
+
+
+def test_answers_in_other_formats_or_encodings_have_other_etags(server):
+    path = "/id/organisation/mops-gdynia"
+    tags = {exchange(server, "GET", path, headers)[1]["ETag"]
+            for headers in ({"Accept": "text/turtle"}, {"Accept": "application/n-triples"},
+                            {"Accept": "text/turtle", "Accept-Encoding": "gzip"})}
+    assert len(tags) == 3
+    status, headers, _ = exchange(server, "GET", path + "/no-such", {"If-None-Match": "*"})
+    assert status == 404 and "ETag" not in headers
+
+
+def test_a_download_is_revalidated_by_its_etag_or_date(public_server):
+    """The public server's exports may be kept by shared caches; a current copy is not sent again."""
+    url = "/dist/welfare-kg-public.ttl"
+    status, first, body = exchange(public_server, "GET", url)
+    while status == 503:  # being made
+        time.sleep(1)
+        status, first, body = exchange(public_server, "GET", url)
+    assert status == 200 and body and first["Cache-Control"] == "no-cache"
+    assert exchange(public_server, "GET", url, {"If-None-Match": first["ETag"]})[:3:2] == (304, b"")
+    assert exchange(public_server, "GET", url, {"If-Modified-Since": first["Last-Modified"]})[:3:2] == (304, b"")
+    assert exchange(public_server, "GET", url, {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"})[0] == 200
+
+
 def test_a_graph_iri_gives_that_source_file_s_triples(server, public_server, dataset):
     """As in a TriG export: a graph per source file, without personal data from a public server."""
     source = "graph/graph/002_f8c82852a6f100af"

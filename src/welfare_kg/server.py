@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import gzip
+import hashlib
 import ipaddress
 import os
 import re
@@ -105,7 +106,7 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         headers = varied(headers, (*vary, "Accept-Encoding"))
         if len(body) >= GZIP_FROM and sp.accepts_gzip(request.headers.get("accept-encoding")):
             # In a thread: a large answer would hold up every other request while it is packed.
-            body = await asyncio.to_thread(gzip.compress, body, GZIP_LEVEL)
+            body = await asyncio.to_thread(gzip.compress, body, GZIP_LEVEL, mtime=0)  # same bytes, same ETag
             headers["Content-Encoding"] = "gzip"
         return Response(body, status_code=status, media_type=media, headers=headers)
 
@@ -251,12 +252,16 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         waiting = await when_made(made, f"the download {name}")
         return waiting or FileResponse(made.result(), media_type=media, filename=name)
 
+    def moved(request: Request, path: str) -> Response:
+        """301 to ``path``, with the request's query string."""
+        query = request.url.query
+        return RedirectResponse(path + (f"?{query}" if query else ""), status_code=301)
+
     async def entity(request: Request) -> Response:
         path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
         canonical = without_needless_escapes(path)
         if canonical != path:  # the same IRI (RFC 3986, 6.2.2.2), told where it is written canonically
-            query = request.url.query
-            return RedirectResponse(canonical + (f"?{query}" if query else ""), status_code=301)
+            return moved(request, canonical)
         iri = BASE_IRI + path.lstrip("/")
         fmt = sp.negotiate(request.headers.get("accept"), ENTITY_FORMATS, request.query_params.get("format"))
         if fmt is None:
@@ -273,6 +278,13 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         answer = await ask_pool(request, {"op": "entity", "iri": iri, "format": fmt, "lang": lang})
         if answer.status_code == 200:
             answer.headers.update(alternates(path, fmt))
+        elif answer.status_code == 404 and path.endswith("/"):
+            # An IRI copied with a slash too many: sent where it is described, if it is.
+            described = path.rstrip("/")
+            found = await ask_pool(request, {"op": "entity", "iri": BASE_IRI + described.lstrip("/"),
+                                             "format": fmt, "lang": lang})
+            if found.status_code == 200:
+                return moved(request, described)
         return answer
 
     ontology = {fmt: ontology_document(fmt) for fmt in sp.RDF_FORMATS}
@@ -308,7 +320,7 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
     origins = {"allow_origins": ["*"]} if public else {"allow_origin_regex": LOOPBACK_ORIGIN}
     cors = Middleware(CORSMiddleware, **origins, allow_methods=["GET", "HEAD", "POST"],
                       allow_headers=["Accept", "Content-Type", "Prefer"], expose_headers=list(EXPOSED_HEADERS))
-    app = Starlette(routes=routes, middleware=[cors])
+    app = Starlette(routes=routes, middleware=[cors, Middleware(ConditionalGet, private=not public)])
     return AccessLog(app if public else LoopbackHostOnly(app))
 
 
@@ -400,6 +412,75 @@ class LoopbackHostOnly:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+class ConditionalGet:
+    """An ETag on every whole 200 answer to GET or HEAD, and 304 Not Modified when the client's
+    copy is current: harvesters and caches fetch descriptions, entity pages and downloads again
+    and again, and the data only changes with a new store. Files keep their own validators.
+    Every answer may be stored but must be revalidated (``no-cache``); the full server's, which
+    may hold personal data, only by the client itself (``private``)."""
+
+    # What a 304 must not carry: it has no body.
+    BODY_HEADERS = ("content-length", "content-type", "content-encoding", "content-range", "content-disposition")
+
+    def __init__(self, app, *, private: bool):
+        self.app = app
+        self.cache_control = "private, no-cache" if private else "no-cache"
+
+    async def __call__(self, scope, receive, send):
+        from starlette.datastructures import Headers, MutableHeaders
+
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            return await self.app(scope, receive, send)
+        asked = Headers(scope=scope)
+        held: dict = {}  # the start of an answer being buffered, and its body so far
+        body: list[bytes] = []
+
+        def current(headers) -> bool:
+            return sp.not_modified(asked.get("if-none-match"), asked.get("if-modified-since"),
+                                   headers["etag"], headers.get("last-modified"))
+
+        async def not_modified(headers) -> None:
+            for name in self.BODY_HEADERS:
+                del headers[name]
+            await send({"type": "http.response.start", "status": 304, "headers": headers.raw})
+            await send({"type": "http.response.body", "body": b""})
+            held["sent"] = True
+
+        async def answer(message):
+            if held.get("sent"):
+                return  # the rest of an answer replaced by a 304
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(raw=list(message["headers"]))
+                if message["status"] == 200 or (message["status"] == 206 and "etag" in headers):
+                    headers.setdefault("cache-control", self.cache_control)
+                    if "etag" not in headers:
+                        held["start"] = {**message, "headers": headers.raw}
+                        return
+                    if current(headers):
+                        return await not_modified(headers)
+                return await send({**message, "headers": headers.raw})
+            if "start" not in held:
+                return await send(message)
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            whole = b"".join(body)
+            headers = MutableHeaders(raw=held["start"]["headers"])
+            headers["etag"] = await asyncio.to_thread(entity_tag, whole) if len(whole) > 2 ** 20 \
+                else entity_tag(whole)
+            if current(headers):
+                return await not_modified(headers)
+            await send(held["start"])
+            await send({"type": "http.response.body", "body": whole})
+
+        await self.app(scope, receive, answer)
+
+
+def entity_tag(body: bytes) -> str:
+    """A strong ETag: the hash of the bytes sent (so a gzipped answer has its own)."""
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
 class AccessLog:

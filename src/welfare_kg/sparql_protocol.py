@@ -7,6 +7,7 @@ Nothing here touches a store or a socket, so all of it is easy to test on its ow
 from __future__ import annotations
 
 import re
+from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 
 # name: (media type, other media types it answers to)
@@ -106,6 +107,22 @@ def accepts_gzip(header: str | None) -> bool:
     """Whether ``Accept-Encoding`` takes gzip (named or by ``*``, with q above 0)."""
     qualities = dict(parse_accept(header)) if header and header.strip() else {}
     return qualities.get("gzip", qualities.get("x-gzip", qualities.get("*", 0.0))) > 0
+
+
+def not_modified(if_none_match: str | None, if_modified_since: str | None, etag: str,
+                 last_modified: str | None = None) -> bool:
+    """Whether the client's copy is current (RFC 9110, 13.1.2 and 13.2.2): ``If-None-Match``
+    names this ETag (compared weakly) or is ``*``; without it, ``If-Modified-Since`` is not
+    before ``Last-Modified``. A date that does not parse never matches."""
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or etag.removeprefix("W/") in tags
+    if not if_modified_since or not last_modified:
+        return False
+    try:
+        return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError):
+        return False
 
 
 def supported(formats: dict[str, tuple[str, tuple[str, ...]]]) -> str:
