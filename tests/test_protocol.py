@@ -161,3 +161,31 @@ def test_a_format_that_does_not_fit_the_query_leaves_the_choice_to_accept(server
 def test_a_copy_is_current_when_its_etag_or_date_says_so(if_none_match, if_modified_since, current):
     assert sp.not_modified(if_none_match, if_modified_since, '"a"', "Tue, 24 Nov 2026 09:00:00 GMT") is current
     assert sp.not_modified(None, if_modified_since, '"a"') is False  # no date to compare with
+
+
+def test_a_store_across_a_network_is_asked_for_gzip_and_its_answer_reads_the_same(server, monkeypatch):
+    """Over a network a JSON answer shrinks about tenfold, so the client asks for gzip; on this
+    machine packing would only cost time, so it does not."""
+    from welfare_kg import remote
+
+    endpoint = remote.endpoint_for(server.sparql, timeout=30)
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 300"
+    encodings = []
+    decoded = remote._decoded
+
+    def recording(body, headers, url):
+        encodings.append(headers.get("Content-Encoding"))
+        return decoded(body, headers, url)
+
+    monkeypatch.setattr(remote, "_decoded", recording)
+    here = remote.send_query(endpoint, query, remote.RESULTS_JSON)
+    monkeypatch.setattr(remote.sp, "is_loopback", lambda host: False)
+    assert remote.send_query(endpoint, query, remote.RESULTS_JSON) == here
+    assert encodings == [None, "gzip"]
+    assert len(json.loads(here[0])["results"]["bindings"]) == 300
+
+
+@pytest.mark.parametrize("host, loopback", [("localhost", True), ("127.0.0.9", True), ("::1", True),
+                                            ("192.168.1.5", False), ("example.org", False), ("", False)])
+def test_which_hosts_are_this_machine(host, loopback):
+    assert sp.is_loopback(host) is loopback

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import gzip
 import http.client
 import io
 import json
@@ -30,7 +31,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from urllib.request import (HTTPBasicAuthHandler, HTTPDigestAuthHandler, HTTPPasswordMgrWithDefaultRealm,
                             OpenerDirector, Request, build_opener, parse_http_list, parse_keqv_list)
 
@@ -195,6 +196,8 @@ def request(url: str, *, timeout: float, data: bytes | None = None, headers: dic
             method: str | None = None, credentials: Credentials | None = None) -> tuple[bytes, str]:
     """One HTTP exchange: the body and its media type, or a one-line RemoteError."""
     headers = dict(headers or {})
+    if not sp.is_loopback(urlsplit(url).hostname or ""):
+        headers["Accept-Encoding"] = "gzip"  # a JSON answer shrinks about tenfold; on this machine it would only cost
     if credentials and credentials.token:
         headers["Authorization"] = f"Bearer {credentials.token}"
     try:
@@ -210,7 +213,7 @@ def request(url: str, *, timeout: float, data: bytes | None = None, headers: dic
         opener = build_opener()
     try:
         with opener.open(prepared, timeout=timeout) as response:
-            body = response.read()
+            body = _decoded(response.read(), response.headers, url)
             # Virtuoso's "anytime" queries answer 200 with a partial result when they run out of time.
             if response.headers.get("X-SQL-State"):
                 raise RemoteError(f"{_short(url)}: the store returned a partial result "
@@ -224,7 +227,11 @@ def request(url: str, *, timeout: float, data: bytes | None = None, headers: dic
     except HTTPError as error:
         if error.code in (401, 403):
             raise RemoteError(_refusal(url, error.code, credentials), error.code) from None
-        detail = " ".join(error.read(2000).decode("utf-8", "replace").split())[:300]
+        try:
+            text = _decoded(error.read(), error.headers, url)[:2000]
+        except RemoteError:
+            text = b""
+        detail = " ".join(text.decode("utf-8", "replace").split())[:300]
         raise RemoteError(f"{_short(url)}: HTTP {error.code} {error.reason}" + (f": {detail}" if detail else ""),
                           error.code) from None
     except TimeoutError:
@@ -239,6 +246,16 @@ def request(url: str, *, timeout: float, data: bytes | None = None, headers: dic
             raise RemoteError(f"{_short(url)}: the bearer token cannot be sent as a header") from None
         raise RemoteError(f"{_short(url)}: the store asks for a login other than HTTP Basic or Digest; "
                           f"--token-env sends a bearer token") from None
+
+
+def _decoded(body: bytes, headers, url: str) -> bytes:
+    """The body without the gzip the store applied at our asking."""
+    if headers.get("Content-Encoding", "").strip().lower() not in ("gzip", "x-gzip"):
+        return body
+    try:
+        return gzip.decompress(body)
+    except (OSError, EOFError) as error:
+        raise RemoteError(f"{_short(url)}: the store's gzipped answer is damaged ({error})") from None
 
 
 def _refusal(url: str, code: int, credentials: Credentials | None) -> str:

@@ -13,7 +13,6 @@ import contextlib
 import functools
 import gzip
 import hashlib
-import ipaddress
 import os
 import re
 import shutil
@@ -57,15 +56,6 @@ DESCRIBED_BY_DATASET = ("/catalogue", "/dataset/{rest:path}", "/distribution/{re
                         "/service/{rest:path}", "/agent/{rest:path}")
 # Origins of pages served from this machine: the only ones that may read a server's full data.
 LOOPBACK_ORIGIN = r"https?://(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 # --------------------------------------------------------------------------- the application
@@ -404,7 +394,7 @@ class LoopbackHostOnly:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
             host = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
-            if host and not is_loopback(host_name(host)):  # browsers always send one
+            if host and not sp.is_loopback(host_name(host)):  # browsers always send one
                 body = b"this server holds personal data and answers only requests addressed to this machine " \
                        b"(Host: localhost, 127.0.0.1 or [::1]); serve with --public to publish\n"
                 headers = [(b"content-type", TEXT.encode()), (b"content-length", str(len(body)).encode())]
@@ -691,7 +681,7 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
 
     if timeout <= 0 or max_rows <= 0:
         raise UsageError("--timeout and --max-rows must be positive")
-    if not is_loopback(host) and not public:
+    if not sp.is_loopback(host) and not public:
         public = True
         print(f"welfare-kg: {host} is not a loopback address: serving public data only", file=sys.stderr)
     if endpoint is not None:

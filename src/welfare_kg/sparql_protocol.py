@@ -6,6 +6,7 @@ Nothing here touches a store or a socket, so all of it is easy to test on its ow
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from email.utils import parsedate_to_datetime
 from typing import NamedTuple
@@ -107,6 +108,16 @@ def accepts_gzip(header: str | None) -> bool:
     """Whether ``Accept-Encoding`` takes gzip (named or by ``*``, with q above 0)."""
     qualities = dict(parse_accept(header)) if header and header.strip() else {}
     return qualities.get("gzip", qualities.get("x-gzip", qualities.get("*", 0.0))) > 0
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a host name or address (without port or brackets) is this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def not_modified(if_none_match: str | None, if_modified_since: str | None, etag: str,
