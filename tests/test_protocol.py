@@ -38,9 +38,25 @@ def shared_triples(dataset) -> int:
     ("select * from named <g> { graph ?g { ?s ?p ?o } }", True),
     ("SELECT ?from WHERE { ?from ?p ?o }", False),
     ('PREFIX from: <https://e.org/> SELECT * { ?s from:x "FROM" } # FROM <g>', False),
+    ("PREFIX e: <https://e.org/> SELECT ?a { ?a e:p e:learning-from-peers }", False),
+    ("PREFIX e: <https://e.org/> SELECT * { ?s e:x\\&from ?o }", False),
+    ("PREFIX from.x: <https://e.org/> SELECT * { ?s from.x:p ?o }", False),
+    ('SELECT * { ?s ?p "a"@from }', False),
+    ("SELECT * FROM<g> FROM NAMED<h> { ?s ?p ?o }", True),
+    ("PREFIX g: <https://e.org/> SELECT * FROM g:x WHERE { ?s ?p ?o }", True),
 ])
 def test_a_dataset_clause_is_told_from_a_variable_a_prefix_a_string_or_a_comment(text, declares):
     assert sp.declares_dataset(text) is declares
+
+
+def test_a_hyphenated_name_holding_from_reads_the_whole_dataset(dataset):
+    """e:learning-from-peers is no FROM clause: the default graph stays the union of all graphs."""
+    text = ("PREFIX org: <http://www.w3.org/ns/org#> PREFIX e: <urn:> SELECT (COUNT(*) AS ?n) "
+            "WHERE { ?unit org:unitOf ?parent FILTER(?parent != e:learning-from-peers) }")
+    status, _, body, _ = handlers.handle(store.oxigraph(dataset), {
+        "op": "sparql", "query": text, "results_format": "json", "rdf_format": "turtle", "max_rows": 10,
+        "default_graphs": [], "named_graphs": []})
+    assert status == 200 and int(json.loads(body)["results"]["bindings"][0]["n"]["value"]) > 0
 
 
 @pytest.mark.parametrize("output_format", ["csv", "table"])  # Oxigraph's CSV, and rdflib's results

@@ -602,6 +602,8 @@ def test_classify_and_service_detection_ignore_strings_iris_and_comments():
     assert sp.classify("SELCT * WHERE {}") is None
     assert not sp.uses_service('SELECT * { ?s ?p """multi\nSERVICE <x> {}""" . ?s ex:SERVICE ?SERVICE }')
     assert sp.uses_service("ASK { Service ?endpoint { ?s ?p ?o } }")
+    assert sp.uses_service("ASK {SERVICE<http://127.0.0.1:9/>{ ?s ?p ?o }}")
+    assert not sp.uses_service("PREFIX e: <urn:> ASK { ?s e:home-service-users ?o }")
 
 
 def test_malformed_query_gets_400_with_position(server):

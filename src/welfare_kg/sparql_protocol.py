@@ -153,11 +153,14 @@ _LEXICAL = re.compile("|".join((
 )), re.DOTALL)
 _PROLOGUE = re.compile(r"(?:\s*(?:BASE\s*<x*>|PREFIX\s*[^\s:<]*:\s*<x*>))*\s*", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
-# The SERVICE keyword, not part of a variable (?service), a prefixed name (ex:service,
-# service:x) or a longer word. Anything else that spells SERVICE counts, erring on refusal.
-_SERVICE = re.compile(r"(?<![\w?$:])SERVICE(?![\w:])", re.IGNORECASE)
-_FROM = re.compile(r"(?<![\w?$:])FROM(?![\w:])", re.IGNORECASE)  # the same way: not ?from, ex:from
-_FROM_CLAUSE = re.compile(_FROM.pattern + r"\s+(?P<named>NAMED\s+)?(?:(?P<iri><x*>)|(?P<name>\S+))", re.IGNORECASE)
+# A keyword, not part of a variable (?service), a prefixed name (ex:service, service:x,
+# ex:learning-from-peers, ex:a\&from, from.x:y), a language tag or a longer word.
+_NOT_IN_A_NAME = (r"(?<![\w?$:.\-@\\])(?<!\\.)", r"(?![\w:.\-])")
+# Anything else that spells SERVICE counts, erring on refusal.
+_SERVICE = re.compile("SERVICE".join(_NOT_IN_A_NAME), re.IGNORECASE)
+# FROM, or FROM NAMED, and the graph: an IRI or a prefixed name.
+_FROM_CLAUSE = re.compile("FROM".join(_NOT_IN_A_NAME) + r"\s*(?P<named>NAMED(?![\w:.\-])\s*)?"
+                          r"(?:(?P<iri><x*>)|(?P<name>[^\s<{]\S*))", re.IGNORECASE)
 
 
 def mask(text: str) -> str:
@@ -217,7 +220,7 @@ def syntax_message(error: SyntaxError, text: str) -> str:
 def declares_dataset(text: str) -> bool:
     """Whether the query names its own dataset (``FROM``, ``FROM NAMED``): then the default
     graph must not be the union of all graphs, which in Oxigraph overrides them."""
-    return _FROM.search(mask(text)) is not None
+    return _FROM_CLAUSE.search(mask(text)) is not None
 
 
 def dataset_clauses(text: str) -> tuple[list[str], list[str]]:
