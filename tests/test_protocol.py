@@ -205,3 +205,16 @@ def test_a_store_across_a_network_is_asked_for_gzip_and_its_answer_reads_the_sam
                                             ("192.168.1.5", False), ("example.org", False), ("", False)])
 def test_which_hosts_are_this_machine(host, loopback):
     assert sp.is_loopback(host) is loopback
+
+
+def test_a_remote_store_gets_default_and_named_graphs_apart(monkeypatch):
+    from welfare_kg import remote
+
+    sent = []
+    monkeypatch.setattr(remote, "request", lambda url, **options: sent.append(urllib.parse.parse_qsl(
+        urllib.parse.urlsplit(url).query)) or (b'{"head": {}, "boolean": true}', remote.RESULTS_JSON))
+    proxied = remote.RemoteOxStore(remote.endpoint_for("http://127.0.0.1:9/sparql"))
+    proxied.query("ASK {}", named_graphs=[ox.NamedNode(SHARED)])
+    proxied.query("ASK {}", default_graph=[ox.NamedNode(SHARED)])
+    assert [[(k, v) for k, v in params if k != "query"] for params in sent] == [
+        [("named-graph-uri", SHARED)], [("default-graph-uri", SHARED), ("named-graph-uri", remote.NO_GRAPH)]]

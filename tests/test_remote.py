@@ -36,6 +36,7 @@ from rdflib import BNode, Graph, Literal
 from rdflib.namespace import XSD
 
 from conftest import answering
+from test_protocol import COUNT, SHARED, ask_count
 from test_server import Server, fetch, get_query
 from welfare_kg import cli, dcat, queries, remote, resources, results, store
 from welfare_kg import sparql_protocol as sp
@@ -120,7 +121,7 @@ def test_push_replaces_its_graphs_and_leaves_others_alone(server, cache_dir, cap
     sizes = remote.graph_sizes(endpoint)
     assert sum(sizes[g] for g in endpoint.graphs) == local_quads(cache_dir)  # twice pushed, once stored
     assert other not in sizes  # queries see only the dataset's graphs ...
-    kept = remote.solutions(endpoint, f'ASK {{ GRAPH <{other}> {{ <urn:x> <urn:y> "kept" }} }}', graphs=(other,))
+    kept = remote.solutions(endpoint, f'ASK {{ GRAPH <{other}> {{ <urn:x> <urn:y> "kept" }} }}', dataset=([other], [other]))
     assert bool(kept)  # ... and push left the other graph alone
     assert len(out.splitlines()) == len(endpoint.graphs) + 1 and out.splitlines()[-1].startswith("total: ")
 
@@ -149,7 +150,7 @@ def test_a_push_that_fails_part_way_says_the_graph_is_incomplete(server, cache_d
 def test_a_query_may_name_hundreds_of_graphs(server):
     """A national dataset has a graph per source file; Virtuoso echoes each as a response header."""
     graphs = [f"urn:welfare-kg-test:graph-{i}" for i in range(300)] + list(server["endpoint"].graphs)
-    rows = remote.solutions(server["endpoint"], "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", graphs=graphs)
+    rows = remote.solutions(server["endpoint"], "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", dataset=(graphs, graphs))
     assert int(list(rows)[0]["n"].value) > 0
 
 
@@ -641,6 +642,18 @@ def test_graph_iris_are_the_same(proxies):
         status, _, body = fetch(proxy.url + path + "?format=nt")
         assert status == 200 and same_graph(body.decode(), fetch(embedded.url + path + "?format=nt")[2].decode()), path
     assert fetch(proxy.url + "/graph/graph/no-such-file?format=nt")[0] == 404
+
+
+def test_a_proxy_composes_the_query_dataset_as_the_embedded_server(proxies):
+    """Default and named graphs stay apart on the way to the store: named-graph-uri alone
+    leaves the default graph empty, default-graph-uri names no named graph."""
+    embedded, proxy = proxies
+    for query, dataset in [(COUNT.format(f"FROM <{SHARED}>", "?s ?p ?o"), {}),
+                           (COUNT.format(f"FROM NAMED <{SHARED}>", "GRAPH ?g { ?s ?p ?o }"), {}),
+                           (COUNT.format("", "?s ?p ?o"), {"named_graph_uri": [SHARED]}),
+                           (COUNT.format("", "GRAPH ?g { ?s ?p ?o }"), {"default_graph_uri": [SHARED]}),
+                           (COUNT.format("", "?s ?p ?o"), {"default_graph_uri": [SHARED]})]:
+        assert ask_count(proxy, query, **dataset) == ask_count(embedded, query, **dataset), (query, dataset)
 
 
 def test_sparql_through_the_proxy(proxies):

@@ -51,6 +51,7 @@ PASSWORD_VARIABLE = "WELFARE_KG_PASSWORD"  # where --user's password comes from:
 RESULTS_JSON = "application/sparql-results+json"
 JSON_MEDIA = (RESULTS_JSON, "application/json")
 N_TRIPLES = "application/n-triples"
+NO_GRAPH = "urn:welfare-kg:no-graph"  # named to make a dataset's set of named graphs empty
 BNODE_SUBJECT = re.compile(r"(_:[A-Za-z0-9_-]+) ")
 BNODE_OBJECT = re.compile(r" (_:[A-Za-z0-9_-]+) \.$")
 
@@ -273,10 +274,12 @@ def _short(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-def send_query(endpoint: Endpoint, text: str, accept: str, *, graphs: tuple[str, ...] | None = None,
+def send_query(endpoint: Endpoint, text: str, accept: str, *,
+               dataset: tuple[list[str], list[str]] | None = None,
                timeout: float | None = None, prefer: str | None = None) -> tuple[bytes, str]:
-    """Send a query naming the dataset's graphs; GET unless the URL would be too long."""
-    params = [("query", text)] + _dataset_parameters(endpoint, text, graphs)
+    """Send a query naming the dataset's graphs, or the given ``dataset`` (default graphs,
+    named graphs); GET unless the URL would be too long."""
+    params = [("query", text)] + _dataset_parameters(endpoint, text, dataset)
     encoded = urlencode(params)
     headers = {"Accept": accept, **({"Prefer": prefer} if prefer else {})}
     timeout = endpoint.timeout if timeout is None else timeout
@@ -289,12 +292,15 @@ def send_query(endpoint: Endpoint, text: str, accept: str, *, graphs: tuple[str,
                    credentials=endpoint.credentials)
 
 
-def _dataset_parameters(endpoint: Endpoint, text: str, graphs: tuple[str, ...] | None) -> list[tuple[str, str]]:
-    """The protocol's graph parameters: ``graphs`` (all of the dataset's by default) as the
-    default graph and the named graphs. A query's own FROM clauses are sent that way too,
-    since the parameters replace them, and only when they name graphs of this dataset: a
-    query reads this dataset and nothing else the store holds (with ``--whole-store``, any)."""
-    if graphs is None and sp.declares_dataset(text):
+def _dataset_parameters(endpoint: Endpoint, text: str,
+                        dataset: tuple[list[str], list[str]] | None) -> list[tuple[str, str]]:
+    """The protocol's graph parameters: ``dataset``'s default and named graphs, or else all of
+    the endpoint's graphs as both. A query's own FROM clauses are sent that way too, since
+    the parameters replace them, and only when they name graphs of this dataset: a query
+    reads this dataset and nothing else the store holds (with ``--whole-store``, any)."""
+    if dataset is not None:
+        default, named = dataset
+    elif sp.declares_dataset(text):
         if not endpoint.graphs:
             return []
         try:
@@ -305,9 +311,11 @@ def _dataset_parameters(endpoint: Endpoint, text: str, graphs: tuple[str, ...] |
         if outside:
             raise RemoteError(f"{_short(endpoint.query_url)}: FROM names a graph outside this dataset: "
                               f"{outside[0]} (its graphs: {', '.join(endpoint.graphs)})")
-        return [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named]
-    graphs = endpoint.graphs if graphs is None else graphs
-    return [("default-graph-uri", g) for g in graphs] + [("named-graph-uri", g) for g in graphs]
+    else:
+        default = named = endpoint.graphs
+    if default and not named:
+        named = [NO_GRAPH]  # Virtuoso would otherwise let GRAPH ?g reach every graph it holds
+    return [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named]
 
 
 def accept_for(text: str) -> str:
@@ -503,17 +511,19 @@ class RemoteOxStore:
     def __init__(self, endpoint: Endpoint):
         self.endpoint = endpoint
 
-    def query(self, text: str, *, default_graph=None, named_graphs=None, use_default_graph_as_union=False):
+    def query(self, text: str, *, default_graph=(), named_graphs=(), use_default_graph_as_union=False):
+        """Without graphs: the query's own FROM clauses, else the whole dataset (the union the
+        flag asks for is what the endpoint's graphs as default graph give)."""
         # A client may narrow the dataset to some of our graphs, never widen it to the server's others.
         owned = set(self.endpoint.graphs)
-        asked = [g.value for g in (default_graph or []) + (named_graphs or [])]
-        if any(g not in owned for g in asked):
+        default, named = [g.value for g in default_graph], [g.value for g in named_graphs]
+        if any(g not in owned for g in default + named):
             raise ValueError("only this dataset's graphs can be named: " + ", ".join(sorted(owned)))
-        graphs = tuple(asked) if asked else None
+        dataset = (default, named) if default or named else None
         if accept_for(text) == N_TRIPLES:
-            body, _ = send_query(self.endpoint, text, N_TRIPLES, graphs=graphs)
+            body, _ = send_query(self.endpoint, text, N_TRIPLES, dataset=dataset)
             return [quad.triple for quad in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
-        return solutions(self.endpoint, text, graphs=graphs)
+        return solutions(self.endpoint, text, dataset=dataset)
 
 
 # Everything an entity page reads (see entity_page): the entity's triples and, through up to
