@@ -198,11 +198,13 @@ def _decimal_with_point(term: bytes) -> bytes:
     return term
 
 
-def serialize(graphs: Mapping[str, bytes | Iterable], fmt: str, *, public: bool = False) -> bytes:
+def serialize(graphs: Mapping[str, bytes | Iterable], fmt: str, *, public: bool = False,
+              marked_elsewhere: bytes | Iterable = b"") -> bytes:
     """The ontology plus the graph in one format; ``public`` leaves out personal data.
 
     ``graphs`` maps each graph IRI to its triples: N-Triples (as from :func:`named_graphs`),
-    pyoxigraph triples or an rdflib Graph.
+    pyoxigraph triples or an rdflib Graph. ``marked_elsewhere`` holds the personal-data marks
+    of graphs not given (a resource marked in one file may be named in another).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
@@ -210,7 +212,7 @@ def serialize(graphs: Mapping[str, bytes | Iterable], fmt: str, *, public: bool 
         contents = {str(name): ntriples_lines(triples) for name, triples in graphs.items()}
         hidden: set[bytes] = set()
         if public:
-            for lines in contents.values():
+            for lines in [*contents.values(), ntriples_lines(marked_elsewhere)]:
                 hidden |= personal_nodes(lines)
         if fmt == "trig":
             quads = []

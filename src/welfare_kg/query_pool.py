@@ -6,7 +6,7 @@ Each worker answers one request at a time over a pipe. When a request runs past 
 limit, the pool kills that worker (SIGKILL), answers 503, and starts a replacement in the
 background; the other workers keep answering meanwhile. RocksDB allows any number of
 read-only opens of one store, so the workers share the built store on disk; with
-``--public`` each worker loads the public N-Triples export into memory instead, and with
+``--public`` each worker loads the public TriG export into memory instead, and with
 ``--in-memory`` a copy of the source files (queries over a large graph run several times
 faster in memory, see :func:`store.memory_copy`).
 """
@@ -51,10 +51,10 @@ def _context():
 
 
 class QueryPool:
-    def __init__(self, *, store_path: str | None, public_nt: str | None, size: int = 2, remote=None,
+    def __init__(self, *, store_path: str | None, public_trig: str | None, size: int = 2, remote=None,
                  memory_files: list[str] | None = None):
         self.store_path = store_path
-        self.public_nt = public_nt
+        self.public_trig = public_trig
         self.memory_files = memory_files  # each worker parses these into memory instead of opening the store
         self.remote = remote  # a remote.Endpoint: workers forward to it instead of opening a store
         self.size = size
@@ -70,7 +70,7 @@ class QueryPool:
     def _spawn(self) -> Worker:
         parent, child = _context().Pipe()
         process = _context().Process(
-            target=worker_main, args=(child, self.store_path, self.public_nt, self.remote, self.memory_files),
+            target=worker_main, args=(child, self.store_path, self.public_trig, self.remote, self.memory_files),
             daemon=True, name="welfare-kg-query")
         process.start()
         child.close()
@@ -159,7 +159,7 @@ def _stop(worker: Worker) -> None:
 
 # --------------------------------------------------------------------------- the worker process
 
-def open_store(store_path: str | None, public_nt: str | None, endpoint=None, memory_files=None):
+def open_store(store_path: str | None, public_trig: str | None, endpoint=None, memory_files=None):
     from pathlib import Path
 
     import pyoxigraph as ox
@@ -172,9 +172,9 @@ def open_store(store_path: str | None, public_nt: str | None, endpoint=None, mem
         from .remote import RemoteOxStore
 
         return RemoteOxStore(endpoint)
-    if public_nt is not None:
+    if public_trig is not None:
         store = ox.Store()
-        store.bulk_load(path=public_nt, format=ox.RdfFormat.N_TRIPLES)
+        store.bulk_load(path=public_trig, format=ox.RdfFormat.TRIG)
         return store
     # Never closed: the worker holds the store against removal until it ends (or is killed).
     if lock_store(Path(store_path)) is None:
@@ -182,7 +182,7 @@ def open_store(store_path: str | None, public_nt: str | None, endpoint=None, mem
     return ox.Store.read_only(store_path)
 
 
-def worker_main(conn, store_path: str | None, public_nt: str | None, endpoint=None, memory_files=None) -> None:
+def worker_main(conn, store_path: str | None, public_trig: str | None, endpoint=None, memory_files=None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops us
     try:
         resource.setrlimit(resource.RLIMIT_DATA, (WORKER_MEMORY, WORKER_MEMORY))
@@ -190,7 +190,7 @@ def worker_main(conn, store_path: str | None, public_nt: str | None, endpoint=No
         pass
     from . import handlers  # heavy imports happen here, before "ready"
 
-    store = open_store(store_path, public_nt, endpoint, memory_files)
+    store = open_store(store_path, public_trig, endpoint, memory_files)
     handlers.warm_up(store)
     conn.send("ready")
     while True:

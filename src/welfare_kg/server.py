@@ -33,6 +33,7 @@ from rdflib.namespace import OWL
 from . import dcat, docs, export, queries, remote, resources, store
 from . import sparql_protocol as sp
 from .errors import UsageError
+from .namespaces import WKG
 from .query_pool import PoolBusy, QueryPool, QueryTimeout, WorkerDied
 
 MAX_BODY = 64 * 1024
@@ -224,7 +225,10 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
             return not_acceptable(f"graphs are given as: {sp.supported(sp.RDF_FORMATS)}")
         path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
         iri = BASE_IRI + path.lstrip("/")
-        body = await asyncio.to_thread(graph_document, dataset, iri, fmt, public)
+        try:
+            body = await asyncio.to_thread(graph_document, dataset, iri, fmt, public)
+        except remote.RemoteError as error:
+            return plain(502, str(error))
         if body is None:
             return plain(404, f"no graph {iri} in this dataset", {"Vary": "Accept"})
         return Response(body, media_type=rdf_media(fmt),
@@ -240,7 +244,16 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         fmt, media = DOWNLOADS[name]
         made = downloads.made(fmt)
         waiting = await when_made(made, f"the download {name}")
-        return waiting or FileResponse(made.result(), media_type=media, filename=name)
+        if waiting:
+            return waiting
+        path = made.result()
+        answer = FileResponse(path, media_type=media, filename=name, stat_result=os.stat(path))
+        if sp.not_modified(request.headers.get("if-none-match"), request.headers.get("if-modified-since"),
+                           answer.headers["etag"], answer.headers["last-modified"]):
+            # Answered here, not by ConditionalGet: the file would be read through only to be dropped.
+            return Response(status_code=304, headers={header: answer.headers[header]
+                                                      for header in ("etag", "last-modified")})
+        return answer
 
     def moved(request: Request, path: str) -> Response:
         """301 to ``path``, with the request's query string."""
@@ -332,22 +345,29 @@ def alternates(path: str, served: str, formats: dict = ENTITY_FORMATS) -> dict:
     return {"Link": ", ".join(links)}
 
 
+PERSONAL_MARKS = f"CONSTRUCT {{ ?s <{WKG.isPersonalData}> ?o }} WHERE {{ GRAPH ?g {{ ?s <{WKG.isPersonalData}> ?o }} }}"
+
+
 def graph_document(dataset, iri: str, fmt: str, public: bool) -> bytes | None:
-    """The named graph ``iri`` of the dataset in ``fmt``, or None when there is no such graph."""
+    """The named graph ``iri`` of the dataset in ``fmt``, or None when there is no such graph;
+    ``public``: without what the dataset marks as personal data in any of its graphs."""
     if remote.is_remote(dataset):
         endpoint = remote.endpoint_of(dataset)
         if endpoint.graphs and iri not in endpoint.graphs:
             return None
         triples = remote.construct(endpoint, f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}")
+        marks = remote.construct(endpoint, PERSONAL_MARKS) if public and triples else []
     else:
         try:
             graph = ox.NamedNode(iri)
         except ValueError:  # no IRI, so no graph of ours
             return None
-        triples = store.oxigraph(dataset).dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+        oxigraph = store.oxigraph(dataset)
+        triples = oxigraph.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+        marks = list(oxigraph.query(PERSONAL_MARKS)) if public and triples else []
     if not triples:
         return None
-    return export.serialize({iri: triples}, fmt, public=public)
+    return export.serialize({iri: triples}, fmt, public=public, marked_elsewhere=marks)
 
 
 def ontology_version_iri() -> str:
@@ -407,9 +427,10 @@ class LoopbackHostOnly:
 class ConditionalGet:
     """An ETag on every whole 200 answer to GET or HEAD, and 304 Not Modified when the client's
     copy is current: harvesters and caches fetch descriptions, entity pages and downloads again
-    and again, and the data only changes with a new store. Files keep their own validators.
-    Every answer may be stored but must be revalidated (``no-cache``); the full server's, which
-    may hold personal data, only by the client itself (``private``)."""
+    and again, and the data only changes with a new store. Files (downloads, the query page's
+    scripts) answer for their own validators. Every answer may be stored but must be
+    revalidated (``no-cache``); the full server's, which may hold personal data, only by the
+    client itself (``private``)."""
 
     # What a 304 must not carry: it has no body.
     BODY_HEADERS = ("content-length", "content-type", "content-encoding", "content-range", "content-disposition")
@@ -423,33 +444,17 @@ class ConditionalGet:
 
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
-        asked = Headers(scope=scope)
-        held: dict = {}  # the start of an answer being buffered, and its body so far
+        held: dict = {}  # the start of the answer being buffered
         body: list[bytes] = []
 
-        def current(headers) -> bool:
-            return sp.not_modified(asked.get("if-none-match"), asked.get("if-modified-since"),
-                                   headers["etag"], headers.get("last-modified"))
-
-        async def not_modified(headers) -> None:
-            for name in self.BODY_HEADERS:
-                del headers[name]
-            await send({"type": "http.response.start", "status": 304, "headers": headers.raw})
-            await send({"type": "http.response.body", "body": b""})
-            held["sent"] = True
-
         async def answer(message):
-            if held.get("sent"):
-                return  # the rest of an answer replaced by a 304
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(raw=list(message["headers"]))
-                if message["status"] == 200 or (message["status"] == 206 and "etag" in headers):
+                if message["status"] in (200, 206, 304):
                     headers.setdefault("cache-control", self.cache_control)
-                    if "etag" not in headers:
-                        held["start"] = {**message, "headers": headers.raw}
-                        return
-                    if current(headers):
-                        return await not_modified(headers)
+                if message["status"] == 200 and "etag" not in headers:
+                    held["start"] = {**message, "headers": headers.raw}
+                    return
                 return await send({**message, "headers": headers.raw})
             if "start" not in held:
                 return await send(message)
@@ -460,8 +465,10 @@ class ConditionalGet:
             headers = MutableHeaders(raw=held["start"]["headers"])
             headers["etag"] = await asyncio.to_thread(entity_tag, whole) if len(whole) > 2 ** 20 \
                 else entity_tag(whole)
-            if current(headers):
-                return await not_modified(headers)
+            if sp.not_modified(Headers(scope=scope).get("if-none-match"), None, headers["etag"]):
+                for name in self.BODY_HEADERS:
+                    del headers[name]
+                held["start"], whole = {**held["start"], "status": 304, "headers": headers.raw}, b""
             await send(held["start"])
             await send({"type": "http.response.body", "body": whole})
 
@@ -566,9 +573,10 @@ def render_home(*, editor: bool, public: bool, timeout: float, max_rows: int, tr
 # --------------------------------------------------------------------------- running
 
 def public_export(dataset, folder: Path) -> Path:
-    """Write the public export (no personal data) as N-Triples for the workers to load."""
-    data = export.serialize(remote.named_graphs_of(dataset), "nt", public=True)
-    target = folder / "public.nt"
+    """Write the public export (no personal data) as TriG for the workers to load: a graph per
+    source file, as in the full store, so that FROM and GRAPH work alike on both."""
+    data = export.serialize(remote.named_graphs_of(dataset), "trig", public=True)
+    target = folder / "public.trig"
     target.write_bytes(data)
     return target
 
@@ -644,6 +652,8 @@ class PublicDownloads:
             future.set_result(self._file(fmt))
         except Exception as error:  # noqa: BLE001 - logged once here; the route answers 500
             traceback.print_exc()
+            with self.lock:  # the next request tries again: the cause (a full disk, say) may have gone
+                del self.futures[fmt]
             future.set_exception(error)
 
     def _file(self, fmt: str) -> Path:
@@ -694,7 +704,7 @@ def run(*, cache_dir: Path | None, files: list[Path] | None = None, host: str = 
     try:
         docs_dir = docs.generate(scratch / "docs").parent
         pool = QueryPool(store_path=None if public or store_path is None else str(store_path),
-                         public_nt=str(public_export(dataset, scratch)) if public else None,
+                         public_trig=str(public_export(dataset, scratch)) if public else None,
                          remote=endpoint if not public else None, size=workers or default_workers(),
                          memory_files=[str(f) for f in files or resources.source_files()]
                          if in_memory and store_path is not None and not public else None)

@@ -62,14 +62,16 @@ def parse_accept(header: str | None) -> list[tuple[str, float]]:
     return ranges
 
 
-def _quality(media_types: tuple[str, ...], ranges: list[tuple[str, float]]) -> float:
-    """The q of the most specific range that matches any of the format's media types."""
+def _quality(media: str, aliases: tuple[str, ...], ranges: list[tuple[str, float]]) -> float:
+    """The q of the most specific range that matches the format's media type or an alias. An
+    alias counts half its q: it is a generic type (application/xml, application/json) that a
+    browser's ``application/xml;q=0.9, */*;q=0.8`` names without wanting RDF/XML from it."""
     best, best_specificity = 0.0, -1
-    for media in media_types:
-        major = media.split("/")[0]
+    for candidate in (media, *aliases):
+        major = candidate.split("/")[0]
         for pattern, q in ranges:
-            if pattern == media:
-                specificity = 2
+            if pattern == candidate:
+                specificity, q = 2, q if candidate == media else q / 2
             elif pattern == f"{major}/*":
                 specificity = 1
             elif pattern == "*/*":
@@ -98,7 +100,7 @@ def negotiate(accept: str | None, formats: dict[str, tuple[str, tuple[str, ...]]
     ranges = parse_accept(accept)
     best_name, best_q = None, 0.0
     for name, (media, others) in formats.items():  # dict order = the server's preference on ties
-        q = _quality((media, *others), ranges)
+        q = _quality(media, others, ranges)
         if q > best_q:
             best_name, best_q = name, q
     return best_name
@@ -155,11 +157,12 @@ _PROLOGUE = re.compile(r"(?:\s*(?:BASE\s*<x*>|PREFIX\s*[^\s:<]*:\s*<x*>))*\s*", 
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 # A keyword, not part of a variable (?service), a prefixed name (ex:service, service:x,
 # ex:learning-from-peers, ex:a\&from, from.x:y), a language tag or a longer word.
-_NOT_IN_A_NAME = (r"(?<![\w?$:.\-@\\])(?<!\\.)", r"(?![\w:.\-])")
-# Anything else that spells SERVICE counts, erring on refusal.
-_SERVICE = re.compile("SERVICE".join(_NOT_IN_A_NAME), re.IGNORECASE)
-# FROM, or FROM NAMED, and the graph: an IRI or a prefixed name.
-_FROM_CLAUSE = re.compile("FROM".join(_NOT_IN_A_NAME) + r"\s*(?P<named>NAMED(?![\w:.\-])\s*)?"
+_AFTER, _BEFORE = r"(?<![\w?$:\-@\\])(?<!\\.)", r"(?![\w:.\-])"
+# Anything else that spells SERVICE counts, erring on refusal: after a dot too (ex:a.service
+# is a name, but "?o .SERVICE <…>" a clause).
+_SERVICE = re.compile(_AFTER + "SERVICE" + _BEFORE, re.IGNORECASE)
+# FROM, or FROM NAMED, and the graph: an IRI or a prefixed name. No clause follows a dot.
+_FROM_CLAUSE = re.compile(_AFTER + r"(?<!\.)FROM" + _BEFORE + r"\s*(?P<named>NAMED(?![\w:.\-])\s*)?"
                           r"(?:(?P<iri><x*>)|(?P<name>[^\s<{]\S*))", re.IGNORECASE)
 
 
