@@ -1026,3 +1026,22 @@ def test_a_graph_iri_whose_remote_store_is_gone_is_a_one_line_502(monkeypatch):
 
     answer = asyncio.run(ask())
     assert answer.status_code == 502 and answer.text == "http://127.0.0.1:9/sparql: cannot connect: Connection refused\n"
+
+
+def test_a_download_that_failed_is_made_again_on_the_next_request(tmp_path):
+    """The cause (a full disk, a remote store down for a moment) may have gone: no 500 until restart."""
+    from welfare_kg.server import PublicDownloads
+
+    attempts = []
+
+    def graphs() -> dict:
+        attempts.append(len(attempts))
+        if len(attempts) == 1:
+            raise OSError("No space left on device")
+        return {"urn:g": b"<urn:a> <urn:b> <urn:c> .\n"}
+
+    downloads = PublicDownloads(graphs, None, tmp_path)
+    with pytest.raises(OSError):
+        downloads.made("nt").result(timeout=30)
+    assert b"<urn:a> <urn:b> <urn:c> ." in downloads.made("nt").result(timeout=30).read_bytes()
+    assert len(attempts) == 2
