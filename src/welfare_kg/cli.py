@@ -431,7 +431,7 @@ def cmd_query(args) -> int:
     if kind in ("CONSTRUCT", "DESCRIBE") and args.format != "table":
         raise UsageError(f"{item.name}: a {kind} answer is a graph, written as Turtle; --format {args.format} "
                          f"is for SELECT and ASK answers")
-    dataset = open_graph(args, files=data_files(args))
+    dataset = open_graph(args)
     params = parse_params(args.param)
     # Answers straight from the store's own results: an rdflib term per value takes most of the time.
     if remote.is_remote(dataset) and kind == "SELECT" and args.format in results.ANSWER_FORMATS:

@@ -105,8 +105,8 @@ def cached_description(store_dir: Path, dataset: Dataset) -> bytes:
 
 
 def code_digest() -> str:
-    """Digest of what a description depends on besides the data: the template, this package's
-    code and the libraries that compute and write it."""
+    """Digest of what a description, or a public download, depends on besides the data: the
+    template, this package's code and the libraries that compute and write it."""
     digest = hashlib.sha256()
     for path in [resources.dcat_template(), *sorted(Path(__file__).parent.glob("*.py"))]:
         digest.update(path.read_bytes())

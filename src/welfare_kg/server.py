@@ -43,7 +43,7 @@ DESCRIPTION_RETRY = 10
 TEXT = "text/plain; charset=utf-8"
 ENTITY_FORMATS = {**sp.HTML, **sp.RDF_FORMATS}
 # The ontology IRI and its namespace IRI (vann:preferredNamespaceUri) both stand for the
-# ontology, and so does its version IRI (owl:versionIRI, read from the file).
+# ontology; so does its version IRI (owl:versionIRI), read from the file at start-up.
 ONTOLOGY_PATHS = ("/ontology", "/ontology/")
 # Answers from this size on go gzipped to a client that accepts it (JSON results shrink about
 # tenfold or more); level 5 packs a 7 MB answer in 0.04 s.
