@@ -223,7 +223,7 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         fmt = sp.negotiate(request.headers.get("accept"), sp.RDF_FORMATS, request.query_params.get("format"))
         if fmt is None:
             return not_acceptable(f"graphs are given as: {sp.supported(sp.RDF_FORMATS)}")
-        path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
+        path = path_as_sent(request)
         iri = BASE_IRI + path.lstrip("/")
         try:
             body = await asyncio.to_thread(graph_document, dataset, iri, fmt, public)
@@ -261,7 +261,7 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         return RedirectResponse(path + (f"?{query}" if query else ""), status_code=301)
 
     async def entity(request: Request) -> Response:
-        path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
+        path = path_as_sent(request)
         canonical = without_needless_escapes(path)
         if canonical != path:  # the same IRI (RFC 3986, 6.2.2.2), told where it is written canonically
             return moved(request, canonical)
@@ -383,6 +383,11 @@ def ontology_document(fmt: str) -> bytes:
 
 
 _ESCAPED_UNRESERVED = re.compile(r"%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])")
+
+
+def path_as_sent(request) -> str:
+    """The request's path with its percent-escapes as the client wrote them: an IRI's own."""
+    return request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
 
 
 def without_needless_escapes(path: str) -> str:
