@@ -22,7 +22,8 @@ RDF_FORMATS = {
     "turtle": ("text/turtle", ("application/x-turtle", "application/turtle")),
     "nt": ("application/n-triples", ()),
     "jsonld": ("application/ld+json", ("application/json",)),
-    "xml": ("application/rdf+xml", ("application/xml", "text/xml")),
+    # Not application/xml: a browser sends it (q=0.9, above */*) and would get RDF/XML to download.
+    "xml": ("application/rdf+xml", ()),
 }
 HTML = {"html": ("text/html", ("application/xhtml+xml",))}
 
@@ -62,16 +63,14 @@ def parse_accept(header: str | None) -> list[tuple[str, float]]:
     return ranges
 
 
-def _quality(media: str, aliases: tuple[str, ...], ranges: list[tuple[str, float]]) -> float:
-    """The q of the most specific range that matches the format's media type or an alias. An
-    alias counts half its q: it is a generic type (application/xml, application/json) that a
-    browser's ``application/xml;q=0.9, */*;q=0.8`` names without wanting RDF/XML from it."""
+def _quality(media_types: tuple[str, ...], ranges: list[tuple[str, float]]) -> float:
+    """The q of the most specific range that matches any of the format's media types."""
     best, best_specificity = 0.0, -1
-    for candidate in (media, *aliases):
-        major = candidate.split("/")[0]
+    for media in media_types:
+        major = media.split("/")[0]
         for pattern, q in ranges:
-            if pattern == candidate:
-                specificity, q = 2, q if candidate == media else q / 2
+            if pattern == media:
+                specificity = 2
             elif pattern == f"{major}/*":
                 specificity = 1
             elif pattern == "*/*":
@@ -100,7 +99,7 @@ def negotiate(accept: str | None, formats: dict[str, tuple[str, tuple[str, ...]]
     ranges = parse_accept(accept)
     best_name, best_q = None, 0.0
     for name, (media, others) in formats.items():  # dict order = the server's preference on ties
-        q = _quality(media, others, ranges)
+        q = _quality((media, *others), ranges)
         if q > best_q:
             best_name, best_q = name, q
     return best_name
