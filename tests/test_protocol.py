@@ -44,6 +44,11 @@ def shared_triples(dataset) -> int:
     ('SELECT * { ?s ?p "a"@from }', False),
     ("SELECT * FROM<g> FROM NAMED<h> { ?s ?p ?o }", True),
     ("PREFIX g: <https://e.org/> SELECT * FROM g:x WHERE { ?s ?p ?o }", True),
+    ("PREFIX e: <u:> SELECT * { ?s ?p ?o FILTER(?o != e:a\u00b7from) }", False),
+    ("PREFIX e: <u:> SELECT * { ?s ?p ?o FILTER(?o != e:a\u203ffrom) }", False),
+    # an escape in a name is neither a comment's nor a string's start
+    ("PREFIX e: <u:> SELECT (e:f\\#(1) AS ?y) FROM <g> WHERE { ?s ?p ?o }", True),
+    ("PREFIX e: <u:> SELECT (e:f\\'(1) AS ?y) FROM <g> WHERE { ?s ?p '?o' }", True),
 ])
 def test_a_dataset_clause_is_told_from_a_variable_a_prefix_a_string_or_a_comment(text, declares):
     assert sp.declares_dataset(text) is declares
@@ -216,4 +221,5 @@ def test_a_remote_store_gets_default_and_named_graphs_apart(monkeypatch):
     proxied.query("ASK {}", named_graphs=[ox.NamedNode(SHARED)])
     proxied.query("ASK {}", default_graph=[ox.NamedNode(SHARED)])
     assert [[(k, v) for k, v in params if k != "query"] for params in sent] == [
-        [("named-graph-uri", SHARED)], [("default-graph-uri", SHARED), ("named-graph-uri", remote.NO_GRAPH)]]
+        [("default-graph-uri", remote.NO_GRAPH), ("named-graph-uri", SHARED)],
+        [("default-graph-uri", SHARED), ("named-graph-uri", remote.NO_GRAPH)]]

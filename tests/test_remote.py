@@ -650,6 +650,7 @@ def test_a_proxy_composes_the_query_dataset_as_the_embedded_server(proxies):
     embedded, proxy = proxies
     for query, dataset in [(COUNT.format(f"FROM <{SHARED}>", "?s ?p ?o"), {}),
                            (COUNT.format(f"FROM NAMED <{SHARED}>", "GRAPH ?g { ?s ?p ?o }"), {}),
+                           (COUNT.format(f"FROM NAMED <{SHARED}>", "?s ?p ?o"), {}),
                            (COUNT.format("", "?s ?p ?o"), {"named_graph_uri": [SHARED]}),
                            (COUNT.format("", "GRAPH ?g { ?s ?p ?o }"), {"default_graph_uri": [SHARED]}),
                            (COUNT.format("", "?s ?p ?o"), {"default_graph_uri": [SHARED]})]:
@@ -667,6 +668,7 @@ def test_sparql_through_the_proxy(proxies):
     assert get_query(proxy, "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }")[0] == 403
     assert get_query(proxy, "SELECT ?x WHERE { ?x ?p }")[0] == 400
     assert get_query(proxy, "ASK { ?s ?p ?o }", **{"default-graph-uri": "urn:not-ours"})[0] == 400
+    assert get_query(proxy, "ASK FROM <urn:not-ours> { ?s ?p ?o }")[0] == 400  # the query's fault, not the store's
     count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
     assert get_query(proxy, count, format="csv")[2] == get_query(embedded, count, format="csv")[2]
 

@@ -464,6 +464,10 @@ def test_a_browser_gets_turtle_where_there_is_no_page(server, path):
     assert status == 200 and headers["Content-Type"].startswith("text/turtle")
     status, headers, _ = exchange(server, "GET", path, {"Accept": "application/rdf+xml"})
     assert status == 200 and headers["Content-Type"].startswith("application/rdf+xml")
+    # a client that takes XML and nothing else still gets RDF/XML, not 406
+    for accept in ("application/xml", "text/xml;q=0.5"):
+        status, headers, _ = exchange(server, "GET", path, {"Accept": accept})
+        assert status == 200 and headers["Content-Type"].startswith("application/rdf+xml"), accept
 
 
 def test_a_large_answer_goes_gzipped_to_a_client_that_takes_it(server):
@@ -623,7 +627,11 @@ def test_federated_service_is_refused_and_nothing_is_fetched(server):
     try:
         for query in (f"SELECT * WHERE {{ SERVICE <{target}> {{ ?s ?p ?o }} }}",
                       f"select * {{ ?x ?y ?z . service silent <{target}> {{ ?s ?p ?o }} }}",
-                      f"SELECT * WHERE {{ ?s ?p ?o .SERVICE<{target}>{{ ?a ?b ?c }} }}"):
+                      f"SELECT * WHERE {{ ?s ?p ?o .SERVICE<{target}>{{ ?a ?b ?c }} }}",
+                      # a name's escape is not a string's or a comment's start
+                      f"PREFIX e: <urn:e:> SELECT * {{ ?s ?p ?o FILTER(?o != e:a\\') SERVICE <{target}> "
+                      f"{{ ?a ?b ?o }} FILTER(?o != 'x') }}",
+                      f"PREFIX e: <urn:e:> SELECT * {{ ?s ?p e:a\\# . SERVICE <{target}> {{ ?a ?b ?c }} }}"):
             status, _, body = get_query(server, query)
             assert status == 403 and b"SERVICE" in body, query
         with pytest.raises(socket.timeout):
@@ -643,6 +651,10 @@ def test_classify_and_service_detection_ignore_strings_iris_and_comments():
     assert sp.uses_service("ASK { Service ?endpoint { ?s ?p ?o } }")
     assert sp.uses_service("ASK {SERVICE<http://127.0.0.1:9/>{ ?s ?p ?o }}")
     assert not sp.uses_service("PREFIX e: <urn:> ASK { ?s e:home-service-users ?o }")
+    assert not sp.uses_service("PREFIX e: <urn:> ASK { ?s e:home\u00b7service ?o }")
+    # a store that decodes \u escapes before parsing reads this as SERVICE
+    assert sp.uses_service("ASK { \\u0053ERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }")
+    assert not sp.uses_service('ASK { ?s ?p "\\u0053ERVICE <x> {}" }')
 
 
 def test_malformed_query_gets_400_with_position(server):

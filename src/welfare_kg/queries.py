@@ -178,8 +178,6 @@ def bindings_for(query: CatalogueQuery, given: dict[str, str]) -> dict[str, obje
     return bindings
 
 
-# IRIs, strings and comments, so that a '#' or '{' inside them is not mistaken for syntax.
-_LEXICAL = re.compile(r"""<[^<>"{}|^`\\\s]*>|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|#[^\n]*""")
 _WHERE_OPEN = re.compile(r"\bWHERE\s*\{|\b(?:SELECT|ASK|DESCRIBE)\b[^{]*\{", re.IGNORECASE)
 
 
@@ -193,8 +191,7 @@ def with_bindings(text: str, bindings: dict[str, object]) -> str:
     """
     if not bindings:
         return text
-    masked = _LEXICAL.sub(lambda m: "#" * len(m.group()) if m.group().startswith("#") else "x" * len(m.group()), text)
-    match = _WHERE_OPEN.search(masked)
+    match = _WHERE_OPEN.search(sp.mask(text))  # not a '{' or a WHERE in an IRI, a string or a comment
     if match is None:
         raise UsageError("cannot bind parameters: the query has no WHERE group")
     names = " ".join(f"?{name}" for name in bindings)

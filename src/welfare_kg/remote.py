@@ -303,18 +303,23 @@ def _dataset_parameters(endpoint: Endpoint, text: str,
     elif sp.declares_dataset(text):
         if not endpoint.graphs:
             return []
+        # Either refusal is the query's fault, not the store's: status 400.
         try:
             default, named = sp.dataset_clauses(text)
         except ValueError as error:
-            raise RemoteError(f"{_short(endpoint.query_url)}: {error}") from None
+            raise RemoteError(f"{_short(endpoint.query_url)}: {error}", 400) from None
         outside = sorted(set(default + named) - set(endpoint.graphs))
         if outside:
             raise RemoteError(f"{_short(endpoint.query_url)}: FROM names a graph outside this dataset: "
-                              f"{outside[0]} (its graphs: {', '.join(endpoint.graphs)})")
+                              f"{outside[0]} (its graphs: {', '.join(endpoint.graphs)})", 400)
     else:
         default = named = endpoint.graphs
+    # A store given no graph of one kind uses its own: Virtuoso's default graph and its named
+    # graphs are every graph it holds. An empty graph named instead keeps the dataset ours.
     if default and not named:
-        named = [NO_GRAPH]  # Virtuoso would otherwise let GRAPH ?g reach every graph it holds
+        named = [NO_GRAPH]
+    elif named and not default:
+        default = [NO_GRAPH]
     return [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named]
 
 

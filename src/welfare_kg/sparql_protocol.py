@@ -22,9 +22,12 @@ RDF_FORMATS = {
     "turtle": ("text/turtle", ("application/x-turtle", "application/turtle")),
     "nt": ("application/n-triples", ()),
     "jsonld": ("application/ld+json", ("application/json",)),
-    # Not application/xml: a browser sends it (q=0.9, above */*) and would get RDF/XML to download.
+    # application/xml only as a fallback (below): a browser sends it (q=0.9, above */*) and
+    # would get RDF/XML to download instead of Turtle to read.
     "xml": ("application/rdf+xml", ()),
 }
+# Generic media types a format answers to only when the client takes no format otherwise.
+FALLBACKS = {"xml": ("application/xml", "text/xml")}
 HTML = {"html": ("text/html", ("application/xhtml+xml",))}
 
 # Values of the ``format`` parameter (SPARQLWrapper sends ``format=json`` / ``format=xml``).
@@ -91,18 +94,23 @@ def negotiate(accept: str | None, formats: dict[str, tuple[str, tuple[str, ...]]
         wanted = requested.strip().lower()
         name = FORMAT_ALIASES.get(wanted)
         if name is None:  # a media type given as the format parameter
-            name = next((n for n, (media, others) in formats.items() if wanted in (media, *others)), None)
+            name = next((n for n, (media, others) in formats.items() if wanted in (media, *others)),
+                        next((n for n, media in FALLBACKS.items() if n in formats and wanted in media), None))
         if name == "json" and "json" not in formats:
             name = "jsonld"  # JSON for a graph
         if name in formats:
             return name
     ranges = parse_accept(accept)
-    best_name, best_q = None, 0.0
-    for name, (media, others) in formats.items():  # dict order = the server's preference on ties
-        q = _quality((media, *others), ranges)
-        if q > best_q:
-            best_name, best_q = name, q
-    return best_name
+    for kinds in ({name: (media, *others) for name, (media, others) in formats.items()},
+                  {name: media for name, media in FALLBACKS.items() if name in formats}):
+        best_name, best_q = None, 0.0
+        for name, media_types in kinds.items():  # dict order = the server's preference on ties
+            q = _quality(media_types, ranges)
+            if q > best_q:
+                best_name, best_q = name, q
+        if best_name is not None:
+            return best_name
+    return None
 
 
 def accepts_gzip(header: str | None) -> bool:
@@ -143,8 +151,11 @@ def supported(formats: dict[str, tuple[str, tuple[str, ...]]]) -> str:
 
 # --------------------------------------------------------------------------- query classification
 
-# IRIs, long and short strings, comments: masked so that words inside them are never read as keywords.
+# IRIs, long and short strings, comments: masked so that words inside them are never read as
+# keywords. A prefixed name's escapes (ex:a\#, ex:a\') go first: read as a comment's or a
+# string's start, they would hide the clauses after them.
 _LEXICAL = re.compile("|".join((
+    r"\\[_~.\-!$&'()*+,;=/?#@%]",                # escape in a prefixed name's local part
     r'<[^<>"{}|^`\\\x00-\x20]*>',              # IRI
     r'"""(?:[^"\\]|\\.|"(?!""))*"""',           # long strings
     r"'''(?:[^'\\]|\\.|'(?!''))*'''",
@@ -155,22 +166,26 @@ _LEXICAL = re.compile("|".join((
 _PROLOGUE = re.compile(r"(?:\s*(?:BASE\s*<x*>|PREFIX\s*[^\s:<]*:\s*<x*>))*\s*", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 # A keyword, not part of a variable (?service), a prefixed name (ex:service, service:x,
-# ex:learning-from-peers, ex:a\&from, from.x:y), a language tag or a longer word.
-_AFTER, _BEFORE = r"(?<![\w?$:\-@\\])(?<!\\.)", r"(?![\w:.\-])"
+# ex:learning-from-peers, ex:a\&from, from.x:y, ex:a·from), a language tag or a longer word.
+_NAME_CHARS = r"\w:\-\u00b7\u0300-\u036f\u203f\u2040"  # what \w leaves out of a prefixed name
+_AFTER, _BEFORE = rf"(?<![{_NAME_CHARS}?$@])", rf"(?![{_NAME_CHARS}.])"
 # Anything else that spells SERVICE counts, erring on refusal: after a dot too (ex:a.service
 # is a name, but "?o .SERVICE <…>" a clause).
 _SERVICE = re.compile(_AFTER + "SERVICE" + _BEFORE, re.IGNORECASE)
 # FROM, or FROM NAMED, and the graph: an IRI or a prefixed name. No clause follows a dot.
-_FROM_CLAUSE = re.compile(_AFTER + r"(?<!\.)FROM" + _BEFORE + r"\s*(?P<named>NAMED(?![\w:.\-])\s*)?"
+_FROM_CLAUSE = re.compile(_AFTER + r"(?<!\.)FROM" + _BEFORE + r"\s*(?P<named>NAMED" + _BEFORE + r"\s*)?"
                           r"(?:(?P<iri><x*>)|(?P<name>[^\s<{]\S*))", re.IGNORECASE)
 
 
 def mask(text: str) -> str:
-    """The query with IRIs as ``<xx…>``, strings as ``"xx…"`` and comments as blanks (same length)."""
+    """The query with IRIs as ``<xx…>``, strings as ``"xx…"``, a name's escapes as ``xx`` and
+    comments as blanks (same length)."""
     def hide(match: re.Match) -> str:
         token = match.group()
         if token.startswith("#"):
             return " " * len(token)
+        if token.startswith("\\"):
+            return "xx"
         return token[0] + "x" * (len(token) - 2) + token[-1]
     return _LEXICAL.sub(hide, text)
 
@@ -196,8 +211,20 @@ def update_keyword(text: str) -> str:
     return word.group().upper() if word else "update"
 
 
+_CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
 def uses_service(text: str) -> bool:
-    return _SERVICE.search(mask(text)) is not None
+    """Whether the query holds a SERVICE clause, as Oxigraph reads it or as a remote store
+    that decodes ``\\u`` escapes anywhere in the text before parsing (SPARQL 1.1, 19.2) would."""
+    return any(_SERVICE.search(mask(version)) for version in (text, _decode_codepoints(text)))
+
+
+def _decode_codepoints(text: str) -> str:
+    def decode(match: re.Match) -> str:
+        code = int(match[1] or match[2], 16)
+        return chr(code) if code <= 0x10FFFF else match[0]
+    return _CODEPOINT_ESCAPE.sub(decode, text)
 
 
 _PARSER_POSITION = re.compile(r"^error at (\d+):(\d+): ")
