@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
 import sys
+import threading
 
 import pyoxigraph as ox
 import pytest
@@ -86,6 +88,29 @@ def test_write_atomic_replaces_whole_file_and_leaves_no_temporaries(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_write_atomic_writes_through_a_link_and_into_a_pipe(tmp_path):
+    """A link stays a link; a pipe or device (/dev/null, /dev/stdout) is written to, never
+    renamed over: as root, that put a regular file in place of /dev/null."""
+    (tmp_path / "data").mkdir()
+    real, link = tmp_path / "data" / "v1.ttl", tmp_path / "latest.ttl"
+    real.write_bytes(b"old")
+    link.symlink_to(real)
+    export.write_atomic(link, b"new")
+    assert link.is_symlink() and real.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["data", "latest.ttl", "v1.ttl"]
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    export.check_writable(pipe)
+    export.write_atomic(pipe, b"through the pipe")
+    reader.join(timeout=10)
+    assert received == [b"through the pipe"] and stat.S_ISFIFO(pipe.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "latest.ttl", "pipe"]
 
 
 def test_failed_export_leaves_no_file(named, tmp_path):

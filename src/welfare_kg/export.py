@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import os
 import shutil
+import stat
 import tempfile
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -331,16 +332,26 @@ def write_atomic(path: Path, data: bytes) -> None:
 def write_atomic_stream(path: Path, *, binary: bool = False) -> Iterator[IO]:
     """A file to write into that replaces ``path`` only once the ``with`` block ends without error.
 
+    A symbolic link is written through: the file it points to is replaced, the link stays.
+    A device, pipe or socket (``/dev/null``, ``/dev/stdout``) is written to directly, as
+    there is no file to replace: renaming over it would put a regular file in its place.
     A target that cannot be written (a folder, a read-only place, a full disk) is a one-line
     UsageError naming it.
     """
-    handle, temporary = _temporary_beside(path)
+    if _is_special(path):
+        try:
+            with _open_for_writing(os.open(path, os.O_WRONLY), binary) as out:
+                yield out
+        except OSError as error:
+            raise _cannot_write(path, error) from None
+        return
+    target = Path(os.path.realpath(path))
+    handle, temporary = _temporary_beside(path, target)
     try:
-        with (os.fdopen(handle, "wb", buffering=1 << 20) if binary else
-              os.fdopen(handle, "w", encoding="utf-8", newline="\n", buffering=1 << 20)) as out:
+        with _open_for_writing(handle, binary) as out:
             yield out
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException as error:
         if os.path.exists(temporary):
             os.unlink(temporary)
@@ -349,22 +360,41 @@ def write_atomic_stream(path: Path, *, binary: bool = False) -> Iterator[IO]:
         raise
 
 
+def _open_for_writing(handle: int, binary: bool) -> IO:
+    return (os.fdopen(handle, "wb", buffering=1 << 20) if binary else
+            os.fdopen(handle, "w", encoding="utf-8", newline="\n", buffering=1 << 20))
+
+
+def _is_special(path: Path) -> bool:
+    """Whether ``path`` is, or links to, something other than a regular file or a folder."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def check_writable(path: Path) -> None:
     """The UsageError :func:`write_atomic_stream` would raise for ``path``, raised now: before a
     long run rather than after it."""
-    handle, temporary = _temporary_beside(path)
+    if _is_special(path):
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"{path}: cannot write: Permission denied")
+        return
+    handle, temporary = _temporary_beside(path, Path(os.path.realpath(path)))
     os.close(handle)
     os.unlink(temporary)
 
 
-def _temporary_beside(path: Path) -> tuple[int, str]:
-    """A new temporary file in ``path``'s folder (made if missing): its descriptor and name; a
-    target that cannot be written there is a one-line UsageError naming it."""
-    if path.is_dir():
+def _temporary_beside(path: Path, target: Path) -> tuple[int, str]:
+    """A new temporary file in the folder of ``target`` (``path`` with its links followed),
+    made if missing: its descriptor and name; a target that cannot be written there is a
+    one-line UsageError naming ``path``."""
+    if target.is_dir():
         raise UsageError(f"{path}: is a folder; give a file name to write")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     except OSError as error:
         raise _cannot_write(path, error) from None
 
