@@ -222,6 +222,17 @@ def test_comments_in_n_triples_files_lose_no_triple_and_move_none_to_another_gra
     assert list(loaded.quads_for_pattern(link.object, None, None, None)), "the blank node is one node"
 
 
+def test_a_blank_node_after_a_tab_stays_linked_as_in_memory(tmp_path):
+    """N-Triples may separate terms by tabs; the bulk load's renaming must see the object too."""
+    (tmp_path / "one.nt").write_text("<https://e.org/a>\t<https://e.org/p>\t_:b1 .\n"
+                                     '_:b1\t<https://e.org/q>\t"A" .\n', encoding="utf-8")
+    loaded = ox.Store()
+    store.load_files(loaded, [tmp_path / "one.nt"])
+    (link,) = loaded.quads_for_pattern(None, ox.NamedNode("https://e.org/p"), None, None)
+    assert list(loaded.quads_for_pattern(link.object, None, None, None)), "the blank node is one node"
+    assert len(store.memory_copy([tmp_path / "one.nt"])) == len(loaded) == 2
+
+
 def test_resources_that_still_fail_stay_pending(tmp_path):
     built = store.build_store(tmp_path / "cache")
     store.mark_validated(built, still_failing=["https://example.org/b", "https://example.org/a"])

@@ -194,9 +194,10 @@ class _NQuadsStream(io.RawIOBase):
                     body = body[:-1].rstrip()
                     if body.startswith(b"_:"):
                         body = scope + body[2:]
-                    head, _, last = body.rpartition(b" ")
+                    cut = max(body.rfind(b" "), body.rfind(b"\t")) + 1  # terms may be split by tabs too
+                    last = body[cut:]
                     if last.startswith(b"_:") and b'"' not in last and b">" not in last:
-                        body = head + b" " + scope + last[2:]
+                        body = body[:cut] + scope + last[2:]
                     yield body + graph
 
     def origin(self, stream_line: int) -> tuple[Path, int]:
