@@ -7,6 +7,9 @@ import gc
 import io
 import json
 import os
+import shlex
+import subprocess
+import sys
 import time
 
 import pytest
@@ -130,6 +133,10 @@ def test_query_writes_output_file(capsys, cache_dir, tmp_path):
     (["query", "cq02-partners-of", "--param", "colour=red"], "unknown parameter colour (expected: org)"),
     (["query", "cq02-partners-of", "--param", "org"], "--param expects NAME=VALUE"),
     (["query", "missing-file.rq"], "missing-file.rq: no such query file"),
+    (["query", "cq05-active-in-year", "--param", "year=1_000"], "parameter year: '1_000' is not an integer"),
+    (["export", "--format", "docx"], "welfare-kg export: argument --format: invalid choice: 'docx'"),
+    (["export", "-o", ""], "'' is no file name (- is standard output)"),
+    (["no-such-command"], "invalid choice: 'no-such-command'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, cache_dir, argv, fragment):
     code, out, err = run_cli(capsys, cache_dir, *argv)
@@ -144,11 +151,67 @@ def test_invalid_sparql_says_where(capsys, cache_dir, tmp_path):
     code, _, err = run_cli(capsys, cache_dir, "query", str(path))
     assert code == 2
     assert f"{path}: invalid SPARQL" in err and "at 3:" in err
+    # a parameter's VALUES row goes on the line of the brace: the lines stay the file's
+    path.write_text("SELECT ?s WHERE {\n  ?s ?p ?_year_integer .\n  ?s ?p \n}")
+    code, _, err = run_cli(capsys, cache_dir, "query", str(path), "--param", "year=2010")
+    assert code == 2 and "at 4:" in err
 
 
-def test_argparse_usage_errors_exit_2(capsys, cache_dir):
-    code, _, err = run_cli(capsys, cache_dir, "export", "--format", "docx")
-    assert code == 2 and "invalid choice" in err
+@pytest.mark.parametrize("header, fragment", [
+    ("#+ defaults: year=2010\n#+   - year: 2010", ":1: defaults come as '#+   - name: value' lines"),
+    ("#+ tags: a\n#+   - b", ":2: tags has a value on its own line and list items after it"),
+    ("#+ defaults:\n#+   - year", ":2: a default is 'name: value', got 'year'"),
+    ("#+ summary:\n#+   - one", ":2: summary is one line of text, not a list"),
+    ("#+   - lonely", ":1: '- lonely' is a list item before any key"),
+])
+def test_a_malformed_header_names_its_line(capsys, cache_dir, tmp_path, header, fragment):
+    path = tmp_path / "headed.rq"
+    path.write_text(header + "\nSELECT * WHERE { ?s ?p ?o } LIMIT 1\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, cache_dir, "query", str(path))
+    assert code == 2 and err == f"welfare-kg: {path}{fragment}" + err.split(fragment, 1)[1]
+    assert len(err.splitlines()) == 1
+
+
+def test_an_error_met_while_reading_the_rows_is_one_line(capsys, cache_dir, tmp_path):
+    """Oxigraph makes rows as they are read; a SERVICE call that fails then is named too."""
+    path = tmp_path / "federated.rq"
+    path.write_text("SELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }", encoding="utf-8")
+    for fmt in ("table", "json", "csv"):
+        code, _, err = run_cli(capsys, cache_dir, "query", str(path), "--format", fmt)
+        assert code == 2 and err.startswith(f"welfare-kg: {path}: query failed: ") and len(err.splitlines()) == 1
+
+
+def test_dash_is_standard_output_not_a_file(capsys, cache_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_cli(capsys, cache_dir, "query", "cq10-method-taxonomy", "--format", "csv", "-o", "-")
+    assert code == 0 and out.startswith("method,methodLabel,") and list(tmp_path.iterdir()) == []
+
+
+def cli_process(cache_dir, shell_tail: str, *argv: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    """``welfare-kg ARGV`` in a shell, with ``shell_tail`` (a redirection) after it."""
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "welfare_kg.cli", "--cache-dir",
+                                                str(cache_dir), *argv])
+    return subprocess.run(["sh", "-c", f"{command} {shell_tail}"], input=stdin, capture_output=True, timeout=120)
+
+
+@pytest.mark.parametrize("argv", [["queries"], ["stats"], ["query", "cq10-method-taxonomy"],
+                                  ["generate", "--projects", "20"], ["build"]])
+@pytest.mark.parametrize("tail, message", [(">/dev/full", "standard output: cannot write: No space left on device"),
+                                           (">&-", "standard output is closed")])
+def test_standard_output_that_cannot_be_written_is_a_one_line_error(cache_dir, argv, tail, message):
+    done = cli_process(cache_dir, tail, *argv)
+    assert done.returncode == 2 and done.stderr.decode() == f"welfare-kg: {message}\n"
+
+
+@pytest.mark.parametrize("stdin, tail, message", [
+    (b"INSERT DATA { <urn:a> <urn:b> <urn:c> }", "", "stdin: is a SPARQL Update (INSERT); welfare-kg runs queries"),
+    (b'SELECT * {\n ?s ?p "\xff" }', "", "stdin:2: not UTF-8 text"),
+    (b"", "<&-", "stdin: standard input is closed"),
+])
+def test_a_query_from_standard_input_that_cannot_run_is_one_line(cache_dir, stdin, tail, message):
+    done = cli_process(cache_dir, tail, "query", "-", stdin=stdin)
+    assert done.returncode == 2 and done.stderr.decode().startswith(f"welfare-kg: {message}")
+    assert len(done.stderr.splitlines()) == 1
 
 
 def test_stats_counts_projects_per_institution(capsys, cache_dir):

@@ -50,6 +50,31 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextlib.contextmanager
+def standard_output():
+    """``sys.stdout`` to write to, flushed at the end; closed, or failing (a full disk), it is a
+    one-line UsageError, and what could not be written is dropped rather than tried again
+    (with a traceback) as Python exits."""
+    if sys.stdout is None:
+        raise UsageError("standard output is closed")
+    try:
+        yield sys.stdout
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+        raise UsageError(f"standard output: cannot write: {error.strerror or error}") from None
+
+
+def say(line: str) -> None:
+    """A line of the command's report on standard output, written at once."""
+    with standard_output() as out:
+        out.write(line + "\n")
+
+
+@contextlib.contextmanager
 def stopped_by_sigterm():
     """SIGTERM (``kill``, a service manager's stop) ends a command as Ctrl-C does, so that it
     cleans up: a half-written output's temporary file goes, serve's workers stop and its
@@ -99,8 +124,25 @@ def _non_empty_path(text: str) -> Path:
 folder = _checked(_non_empty_path, lambda _: True, "a folder (an empty path would be the current one)")
 
 
+def output_file(text: str) -> Path | None:
+    """``-o``'s value: a file, or None for ``-``, standard output."""
+    if not text:
+        raise argparse.ArgumentTypeError("'' is no file name (- is standard output)")
+    return None if text == "-" else Path(text)
+
+
+OUTPUT_HELP = "write to this file instead of standard output (- for standard output)"
+
+
+class OneLineErrors(argparse.ArgumentParser):
+    """argparse, with a usage error on one line: the usage block is what --help is for."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrors(
         prog="welfare-kg",
         description="Knowledge graph of Polish social-welfare institutions, their partners, methods and funding.")
     parser.add_argument("--version", action="version", version=f"welfare-kg {__version__}")
@@ -139,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="bind a parameter (IRI, prefixed name or literal); repeatable")
     query.add_argument("--format", choices=results.FORMATS, default="table")
-    query.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    query.add_argument("-o", "--output", type=output_file, help=OUTPUT_HELP)
     add_data_argument(query)
     add_remote_arguments(query)
     add_whole_store_argument(query)
@@ -148,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     exporter = sub.add_parser("export", help="write the ontology plus the graph as RDF")
     exporter.add_argument("--format", choices=tuple(export.FORMATS), default="turtle")
     exporter.add_argument("--public", action="store_true", help="leave out everything marked as personal data")
-    exporter.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    exporter.add_argument("-o", "--output", type=output_file, help=OUTPUT_HELP)
     add_data_argument(exporter)
     add_remote_arguments(exporter)
     exporter.set_defaults(remote=True, handler=cmd_export)
@@ -166,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     analysis = sub.add_parser("network", help="degree, betweenness and communities of a view's nodes")
     add_view_arguments(analysis)
     analysis.add_argument("--format", choices=("table", "csv", "json", "graphml", "gexf"), default="table")
-    analysis.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    analysis.add_argument("-o", "--output", type=output_file, help=OUTPUT_HELP)
     add_data_argument(analysis)
     add_remote_arguments(analysis)
     analysis.set_defaults(remote=True, handler=cmd_network)
@@ -186,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(remote=True, handler=cmd_serve)
 
     description = sub.add_parser("dcat", help="DCAT-AP 3 dataset description with VoID statistics (Turtle)")
-    description.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    description.add_argument("-o", "--output", type=output_file, help=OUTPUT_HELP)
     add_remote_arguments(description)
     description.set_defaults(remote=True, handler=cmd_dcat)
 
@@ -204,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     generator.add_argument("--projects", type=int, required=True, metavar="N", help="number of projects")
     generator.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same bytes")
     generated = generator.add_mutually_exclusive_group()
-    generated.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    generated.add_argument("-o", "--output", type=output_file, help=OUTPUT_HELP)
     generated.add_argument("--output-dir", type=Path, metavar="DIR",
                            help="write one file per synthetic source document into this folder (replaced)")
     generator.set_defaults(handler=cmd_generate)
@@ -344,8 +386,8 @@ def view_graph(args):
 def emit(text: str | bytes, output: Path | None) -> None:
     data = text.encode("utf-8") if isinstance(text, str) else text
     if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        with standard_output() as out:
+            out.buffer.write(data)
     else:
         export.write_atomic(output, data)
 
@@ -353,7 +395,7 @@ def emit(text: str | bytes, output: Path | None) -> None:
 def cmd_build(args) -> int:
     files = data_files(args)
     path, replaced = store.rebuild_store(args.cache_dir, files=files)
-    print(f"store: {path} ({store.quad_count(path)} quads)")
+    say(f"store: {path} ({store.quad_count(path)} quads)")
     if not replaced:
         print(f"welfare-kg: kept the store at {path} as it was: another process is reading it (it holds "
               "the same sources); build again once that process has ended to replace it", file=sys.stderr)
@@ -379,7 +421,8 @@ def cmd_validate(args) -> int:
         data = store.oxigraph(dataset) if focus is not None else store.memory_copy(files)
         report = validate_store(data, focus=focus)
     store.mark_validated(store_dir, still_failing={v.focus for v in report.violations if "://" in v.focus})
-    sys.stdout.write(format_report(report, args.format))
+    with standard_output() as out:
+        out.write(format_report(report, args.format))
     return EXIT_OK if report.conforms else EXIT_INVALID
 
 
@@ -390,7 +433,7 @@ def cmd_queries(args) -> int:
     if not args.run:
         for item in catalogue:
             params = ", ".join(f"{p.name}={p.default}" for p in item.parameters)
-            print(f"{item.name:28s} {item.summary}" + (f"  [{params}]" if params else ""))
+            say(f"{item.name:28s} {item.summary}" + (f"  [{params}]" if params else ""))
         return EXIT_OK
     # The catalogue visits the whole graph again and again: an in-memory copy answers it
     # several times faster than the on-disk store, after a load of ~11 s per 2.5 M triples.
@@ -409,9 +452,9 @@ def _report_answer(args, item: queries.CatalogueQuery, text: str) -> None:
     if args.output_dir:
         target = args.output_dir / f"{item.name}.csv"
         export.write_atomic(target, text.encode("utf-8"))
-        print(f"{item.name:28s} {count:4d} rows  -> {target}")
+        say(f"{item.name:28s} {count:4d} rows  -> {target}")
     else:
-        print(f"{item.name:28s} {count:4d} rows")
+        say(f"{item.name:28s} {count:4d} rows")
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:
@@ -425,9 +468,12 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_query(args) -> int:
-    stdin_text = sys.stdin.read() if args.query == "-" else None
+    stdin_text = read_stdin() if args.query == "-" else None
     item = queries.resolve(args.query, stdin_text)
     kind = sp.classify(item.text)
+    if kind == "UPDATE":
+        raise UsageError(f"{item.name}: is a SPARQL Update ({sp.update_keyword(item.text)}); welfare-kg runs "
+                         f"queries and never changes the store: edit the files under graph/ instead")
     if kind in ("CONSTRUCT", "DESCRIBE") and args.format != "table":
         raise UsageError(f"{item.name}: a {kind} answer is a graph, written as Turtle; --format {args.format} "
                          f"is for SELECT and ASK answers")
@@ -447,6 +493,15 @@ def cmd_query(args) -> int:
     else:
         emit(results.format_result(result, args.format, dataset.namespace_manager), args.output)
     return EXIT_OK
+
+
+def read_stdin() -> str:
+    """Standard input as text; closed or not UTF-8, a one-line UsageError."""
+    if sys.stdin is None:
+        raise UsageError("stdin: standard input is closed")
+    if not hasattr(sys.stdin, "buffer"):  # a text stream put in its place (tests, embedding programs)
+        return sys.stdin.read()
+    return queries.utf8_text(sys.stdin.buffer.read(), "stdin")
 
 
 def cmd_export(args) -> int:
@@ -471,7 +526,7 @@ def cmd_viz(args) -> int:
     page.check_size(graph, args.max_nodes)
     output = args.output or Path(f"{view.name}.{args.format}")
     page.write(graph, view, output, fmt=args.format, lang=args.lang)
-    print(f"wrote {output} ({graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges)")
+    say(f"wrote {output} ({graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges)")
     return EXIT_OK
 
 
@@ -510,7 +565,7 @@ def cmd_docs(args) -> int:
     from . import docs
 
     index = docs.generate(args.output_dir)
-    print(f"wrote {index}")
+    say(f"wrote {index}")
     return EXIT_OK
 
 
@@ -546,8 +601,8 @@ def cmd_generate(args) -> int:
         count = generate.write_file(args.output, projects=args.projects, seed=args.seed)
         print(f"wrote {args.output} ({count} triples, {args.projects} projects, seed {args.seed})", file=sys.stderr)
     else:
-        generate.generate(sys.stdout, projects=args.projects, seed=args.seed)
-        sys.stdout.flush()
+        with standard_output() as out:
+            generate.generate(out, projects=args.projects, seed=args.seed)
     return EXIT_OK
 
 
@@ -563,7 +618,8 @@ def cmd_bench(args) -> int:
     result = bench.run(projects=args.projects, seed=args.seed, repeat=args.repeat, cap=args.cap,
                        validate_cap=args.validate_cap, data=args.data,
                        log=lambda message: print(message, file=sys.stderr))
-    sys.stdout.write(bench.format_table(result))
+    with standard_output() as out:
+        out.write(bench.format_table(result))
     if args.json:
         export.write_atomic(args.json, (json.dumps(result, indent=2) + "\n").encode("utf-8"))
     return EXIT_OK

@@ -31,6 +31,7 @@ from .errors import UsageError
 from .namespaces import PREFIXES
 
 PARAMETER = re.compile(r"\?_([A-Za-z][A-Za-z0-9]*)_(iri|integer|literal)\b")
+INTEGER = re.compile(r"[+-]?[0-9]+")
 ABSOLUTE_IRI = re.compile(r"^[a-z][a-z0-9+.-]*:[^\s<>\"{}|\\^`]+$", re.IGNORECASE)
 
 
@@ -60,19 +61,28 @@ class CatalogueQuery:
         return self.name.startswith("check-")
 
 
-def parse_header(text: str) -> dict:
-    """Read the ``#+`` lines: scalars, lists of scalars, and lists of one-key mappings."""
+def parse_header(text: str, where: str = "query") -> dict:
+    """Read the ``#+`` lines: scalars, lists of scalars, and ``defaults``, a list of ``name:
+    value`` items. A line that fits none of these is a UsageError naming ``where`` and the line."""
     header: dict = {}
     current: str | None = None
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.startswith("#+"):
             continue
-        body = line[2:].rstrip()
-        item = body.strip()
-        if item.startswith("- ") and current is not None:
+        item = line[2:].strip()
+        if item.startswith("- ") or item == "-":
             value = item[2:].strip()
-            key, sep, rest = value.partition(":")
-            if sep and current == "defaults":
+            if current is None:
+                raise UsageError(f"{where}:{number}: '- {value}' is a list item before any key")
+            if current in ("summary", "description"):
+                raise UsageError(f"{where}:{number}: {current} is one line of text, not a list")
+            if isinstance(header.get(current), str):
+                raise UsageError(f"{where}:{number}: {current} has a value on its own line and list items "
+                                 f"after it; give one or the other")
+            if current == "defaults":
+                key, sep, rest = value.partition(":")
+                if not sep or not key.strip():
+                    raise UsageError(f"{where}:{number}: a default is 'name: value', got '{value}'")
                 header.setdefault(current, {})[key.strip()] = rest.strip()
             else:
                 header.setdefault(current, []).append(value)
@@ -82,23 +92,32 @@ def parse_header(text: str) -> dict:
             continue
         current = key.strip()
         if value.strip():
+            if current == "defaults":
+                raise UsageError(f"{where}:{number}: defaults come as '#+   - name: value' lines under "
+                                 f"'#+ defaults:', got a value on its line")
             header[current] = value.strip()
     return header
 
 
 def load_query(path: Path, name: str | None = None) -> CatalogueQuery:
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        line = error.object[:error.start].count(b"\n") + 1
-        raise UsageError(f"{path}:{line}: not UTF-8 text") from None
+        data = path.read_bytes()
     except OSError as error:
         raise UsageError(f"{path}: cannot read: {error.strerror}") from None
-    return query_from_text(text, name or path.stem, path)
+    return query_from_text(utf8_text(data, str(path)), name or path.stem, path)
+
+
+def utf8_text(data: bytes, where: str) -> str:
+    """``data`` as text; bytes that are not UTF-8 are a UsageError naming ``where`` and the line."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise UsageError(f"{where}:{line}: not UTF-8 text") from None
 
 
 def query_from_text(text: str, name: str, path: Path | None = None) -> CatalogueQuery:
-    header = parse_header(text)
+    header = parse_header(text, str(path) if path is not None else name)
     defaults = header.get("defaults", {})
     seen: dict[str, Parameter] = {}
     for match in PARAMETER.finditer(text):
@@ -156,10 +175,9 @@ def to_term(parameter: Parameter, value: str):
     if parameter.kind == "iri":
         return expand_iri(value, parameter.name)
     if parameter.kind == "integer":
-        try:
-            return Literal(int(value))
-        except ValueError:
-            raise UsageError(f"parameter {parameter.name}: '{value}' is not an integer") from None
+        if not INTEGER.fullmatch(value.strip()):  # xsd:integer's form; Python's int() takes 1_000 too
+            raise UsageError(f"parameter {parameter.name}: '{value}' is not an integer")
+        return Literal(int(value))
     return Literal(value)
 
 
@@ -196,7 +214,8 @@ def with_bindings(text: str, bindings: dict[str, object]) -> str:
         raise UsageError("cannot bind parameters: the query has no WHERE group")
     names = " ".join(f"?{name}" for name in bindings)
     values = " ".join(term.n3() for term in bindings.values())
-    return f"{text[:match.end()]}\n  VALUES ({names}) {{ ({values}) }}{text[match.end():]}"
+    # On the line of the brace, so that the parser's line numbers are those of the file.
+    return f"{text[:match.end()]} VALUES ({names}) {{ ({values}) }}{text[match.end():]}"
 
 
 def run(dataset, query: CatalogueQuery, params: dict[str, str] | None = None) -> Result:
@@ -206,8 +225,12 @@ def run(dataset, query: CatalogueQuery, params: dict[str, str] | None = None) ->
         if sp.declares_dataset(text) and isinstance(getattr(dataset.store, "_inner", None), ox.Store):
             # The Dataset asks oxrdflib for the union of all graphs, which in Oxigraph overrides
             # FROM; any other query graph lets the query's own FROM clauses make its dataset.
-            return dataset.store.query(text, dict(dataset.namespaces()), {}, "from the query")
-        return dataset.query(text)
+            result = dataset.store.query(text, dict(dataset.namespaces()), {}, "from the query")
+        else:
+            result = dataset.query(text)
+        if result.type == "SELECT":
+            result.bindings  # rows are made as they are read: an error in making them is named here too
+        return result
 
 
 def run_csv(dataset, query: CatalogueQuery, params: dict[str, str] | None = None) -> str:
