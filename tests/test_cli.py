@@ -133,6 +133,7 @@ def test_query_writes_output_file(capsys, cache_dir, tmp_path):
     (["query", "cq02-partners-of", "--param", "colour=red"], "unknown parameter colour (expected: org)"),
     (["query", "cq02-partners-of", "--param", "org"], "--param expects NAME=VALUE"),
     (["query", "missing-file.rq"], "missing-file.rq: no such query file"),
+    (["queries", "--run", "-o", ""], "'' is not a folder"),
     (["query", "cq05-active-in-year", "--param", "year=1_000"], "parameter year: '1_000' is not an integer"),
     (["export", "--format", "docx"], "welfare-kg export: argument --format: invalid choice: 'docx'"),
     (["export", "-o", ""], "'' is no file name (- is standard output)"),
@@ -319,6 +320,8 @@ def test_validate_changed_keeps_reporting_what_is_still_wrong(tmp_path, capsys):
     ["serve", "--timeout", "0"], ["serve", "--timeout", "nan"],
     ["--endpoint", "http://127.0.0.1:9/sparql", "--remote-timeout", "nan", "stats"],
     ["stats", "--endpoint", "http://127.0.0.1:9/sparql", "--remote-timeout", "-5"],
+    ["stats", "--endpoint", "http://127.0.0.1:9/sparql", "--remote-timeout", "1e12"],  # overflowed the clock
+    ["serve", "--timeout", "1e12"],
 ])
 def test_a_time_limit_must_be_a_positive_number_of_seconds(capsys, arguments):
     """NaN passes a check for <= 0: unchecked, it started a server without a limit or reached

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import signal
 import sys
@@ -108,7 +107,8 @@ def _checked(convert, accept, wanted: str):
     return parse
 
 
-seconds = _checked(float, lambda value: 0 < value < math.inf, "a positive number of seconds")
+# Bounded: timers and socket timeouts overflow somewhere above 1e9 s.
+seconds = _checked(float, lambda value: 0 < value <= 1e6, "a positive number of seconds (1e6 at most)")
 port = _checked(int, lambda value: 0 <= value <= 65535, "a port number (0 to 65535)")
 hops = _checked(int, lambda value: value >= 0, "a number of steps (0 or more)")  # networkx takes -1 as 0
 node_count = _checked(int, lambda value: value >= 1, "a number of nodes (1 or more)")
@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = sub.add_parser("queries", help="list the query catalogue, or run all of it")
     listing.add_argument("--run", action="store_true", help="run every catalogue query with its defaults")
-    listing.add_argument("-o", "--output-dir", type=Path,
+    listing.add_argument("-o", "--output-dir", type=folder,
                          help="with --run: write each result as SPARQL CSV into this folder")
     add_data_argument(listing)
     add_remote_arguments(listing)
