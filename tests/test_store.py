@@ -233,6 +233,17 @@ def test_a_blank_node_after_a_tab_stays_linked_as_in_memory(tmp_path):
     assert len(store.memory_copy([tmp_path / "one.nt"])) == len(loaded) == 2
 
 
+@pytest.mark.parametrize("suffix", [".nt", ".ttl"])
+def test_a_term_over_the_parsers_limit_is_a_load_error_naming_its_line(tmp_path, suffix):
+    """Oxigraph's parsers take at most 16 MiB at once and said so with a MemoryError."""
+    path = tmp_path / f"huge{suffix}"
+    path.write_text('<https://e.org/a> <https://e.org/p> "short" .\n'
+                    f'<https://e.org/a> <https://e.org/p> "{"x" * (store.PARSER_BUFFER + 1)}" .\n', encoding="utf-8")
+    for load in (lambda: store.load_files(ox.Store(), [path]), lambda: store.memory_copy([path])):
+        with pytest.raises(LoadError, match=f"^{re.escape(str(path))}:2: a line or term longer than 16 MiB"):
+            load()
+
+
 def test_resources_that_still_fail_stay_pending(tmp_path):
     built = store.build_store(tmp_path / "cache")
     store.mark_validated(built, still_failing=["https://example.org/b", "https://example.org/a"])

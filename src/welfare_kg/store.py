@@ -110,6 +110,8 @@ def load_files(store: ox.Store, files: list[Path]) -> None:
         stream = _NQuadsStream(triples)
         try:
             store.bulk_load(input=stream, format=ox.RdfFormat.N_QUADS)
+        except MemoryError:
+            raise _too_long(triples, "an N-Triples file") from None
         except SyntaxError as error:
             path, line = stream.origin(error.lineno or 0)
             # The stream's line carries the graph IRI too, so its column can be past the line's
@@ -222,11 +224,31 @@ def _reason(error: SyntaxError) -> str:
     return _PARSER_POSITION.sub("", (error.msg or str(error)).split(" (")[0])
 
 
+# Oxigraph's parsers hold one term (or, in N-Triples, one line) in a buffer of at most this
+# many bytes, and raise MemoryError for more.
+PARSER_BUFFER = 16 * 2 ** 20
+
+
+def _too_long(files: list[Path], otherwise: str) -> LoadError:
+    """The error for a MemoryError of the parser: naming the first line of ``files`` over the
+    limit, or ``otherwise`` (in Turtle a long string may span lines)."""
+    where = otherwise
+    for path in files:
+        with path.open("rb") as handle:
+            number = next((n for n, line in enumerate(handle, 1) if len(line) > PARSER_BUFFER), None)
+        if number is not None:
+            where = f"{path}:{number}"
+            break
+    return LoadError(f"{where}: a line or term longer than 16 MiB, more than the parser takes")
+
+
 @contextmanager
 def _load_errors(path: Path):
-    """Turn a parser's SyntaxError or a read error into a one-line LoadError."""
+    """Turn a parser's SyntaxError, MemoryError or a read error into a one-line LoadError."""
     try:
         yield
+    except MemoryError:
+        raise _too_long([path], str(path)) from None
     except SyntaxError as error:
         if error.lineno == 1 and _starts_with_bom(path):  # else the message shows the invisible mark
             raise LoadError(f"{path}:1:1: starts with a byte-order mark (BOM), which Turtle and N-Triples do "
