@@ -416,6 +416,26 @@ def test_a_cache_dir_that_cannot_hold_the_store_is_a_load_error(tmp_path):
     assert plain.read_text() == "not a folder"
 
 
+def test_a_damaged_store_is_a_load_error_saying_what_to_do(tmp_path):
+    path = store.build_store(tmp_path)
+    (path / "CURRENT").unlink()  # RocksDB's pointer to its manifest
+    with pytest.raises(LoadError, match=f"^{re.escape(str(path))}: the store cannot be opened \\(IO error: .*\\); "
+                                        "remove that folder and the next command builds it again$"):
+        store.open_dataset(tmp_path)
+
+
+def test_a_full_disk_is_named_as_the_stores_not_the_sources(tmp_path, monkeypatch):
+    """The bulk loader reports a failed write as it reports a failed read."""
+    def full(target, files):
+        with store._load_errors(files[0]):
+            raise OSError("IO error: No space left on device: While appending to file: bulk-1.sst")
+
+    monkeypatch.setattr(store, "_load_new_store", full)
+    with pytest.raises(LoadError, match=f"^{re.escape(str(tmp_path))}: cannot write the store: IO error: No space"):
+        store.build_store(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [], "the work folder is gone"
+
+
 @pytest.mark.parametrize("suffix, text", [
     (".ttl", "@prefix ex: <https://example.org/> .\nex:a ex:b ex:c .\n"),
     (".nt", "<https://example.org/a> <https://example.org/b> <https://example.org/c> .\n"),

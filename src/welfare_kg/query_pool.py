@@ -164,7 +164,7 @@ def open_store(store_path: str | None, public_trig: str | None, endpoint=None, m
 
     import pyoxigraph as ox
 
-    from .store import lock_store, memory_copy
+    from .store import lock_store, memory_copy, open_read_only
 
     if memory_files is not None:
         return memory_copy([Path(name) for name in memory_files])
@@ -179,7 +179,7 @@ def open_store(store_path: str | None, public_trig: str | None, endpoint=None, m
     # Never closed: the worker holds the store against removal until it ends (or is killed).
     if lock_store(Path(store_path)) is None:
         raise RuntimeError(f"{store_path}: the store was removed before this worker could open it")
-    return ox.Store.read_only(store_path)
+    return open_read_only(Path(store_path))
 
 
 def worker_main(conn, store_path: str | None, public_trig: str | None, endpoint=None, memory_files=None) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import errno
 import fcntl
 import hashlib
 import io
@@ -255,6 +256,8 @@ def _load_errors(path: Path):
                             f"not allow: save the file as UTF-8 without BOM") from None
         raise LoadError(f"{path}:{error.lineno}:{error.offset}: {_reason(error)}") from None
     except OSError as error:
+        if _is_write_failure(error):
+            raise  # the store's disk, not the file: _build says so
         raise LoadError(f"{path}: cannot read: {_os_reason(error)}") from None
 
 
@@ -269,7 +272,19 @@ def _starts_with_bom(path: Path) -> bool:
 
 def _os_reason(error: OSError) -> str:
     """Python's own OSErrors carry strerror; pyoxigraph's only a message ending in "(os error 13)"."""
-    return error.strerror or re.sub(r" \(os error \d+\)$", "", str(error))
+    return error.strerror or _oxigraph_reason(error)
+
+
+def _oxigraph_reason(error: Exception) -> str:
+    """pyoxigraph's or RocksDB's message on one line, without the "(os error N)" it ends in."""
+    return re.sub(r" \(os error \d+\)$", "", " ".join(str(error).split()))
+
+
+def _is_write_failure(error: OSError) -> bool:
+    """Whether the store's disk refused a write (full, over quota, read-only), which the
+    bulk loader reports as it reports reading the file."""
+    codes = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+    return error.errno in codes or any(os.strerror(code) in str(error) for code in codes)
 
 
 def store_path(cache_dir: Path | None = None, files: list[Path] | None = None) -> Path:
@@ -292,7 +307,11 @@ def build_store(cache_dir: Path | None = None, *, files: list[Path] | None = Non
     Other stores in the cache are removed, unless a process is reading them.
     """
     files, current, states, target = _locate(cache_dir, files)
-    if not (target / MANIFEST).is_file():  # else built already, maybe by another process
+    try:
+        built = (target / MANIFEST).is_file()  # maybe by another process
+    except OSError as error:
+        raise LoadError(f"{target}: cannot read the store: {_os_reason(error)}") from None
+    if not built:
         _build(target, current, files, states, replace=False)
     _remove_stale_stores(target)  # also those a reader held at an earlier build
     return target
@@ -329,6 +348,8 @@ def _build(target: Path, current: tuple[Path, dict] | None, files: list[Path], s
             manifest = {"files": states, "validated": None, "changed": []}
         _write_json(staging / MANIFEST, manifest)
         return _move_into_place(staging, target, replace=replace)
+    except OSError as error:
+        raise LoadError(f"{target.parent}: cannot write the store: {_os_reason(error)}") from None
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
         os.close(lock)
@@ -436,7 +457,7 @@ def _update_copy(current: tuple[Path, dict], staging: Path, files: list[Path], s
         return None
     try:
         shutil.rmtree(staging)
-        source = ox.Store.read_only(str(old_path))
+        source = open_read_only(old_path)
         source.backup(str(staging))  # hard links: the copy outlives the store's removal
         del source
     finally:
@@ -649,9 +670,18 @@ def open_dataset(cache_dir: Path | None = None, *, files: list[Path] | None = No
             break
     else:
         raise LoadError(f"{path}: removed by another process's build as it was opened; try again")
-    dataset = _as_dataset(ox.Store.read_only(str(path)))
+    dataset = _as_dataset(open_read_only(path))
     weakref.finalize(dataset.store, os.close, lock)
     return dataset
+
+
+def open_read_only(path: Path) -> ox.Store:
+    """The store at ``path`` for reading; a damaged or unreadable one is a one-line LoadError."""
+    try:
+        return ox.Store.read_only(str(path))
+    except (OSError, RuntimeError) as error:  # RocksDB's "Corruption: …" comes as a RuntimeError
+        raise LoadError(f"{path}: the store cannot be opened ({_oxigraph_reason(error)}); remove that folder "
+                        f"and the next command builds it again") from None
 
 
 def quad_count(path: Path) -> int:
@@ -661,7 +691,7 @@ def quad_count(path: Path) -> int:
     if lock is None:
         raise LoadError(f"{path}: removed by another process's build as it was read; try again")
     try:
-        return len(ox.Store.read_only(str(path)))
+        return len(open_read_only(path))
     finally:
         os.close(lock)
 
