@@ -703,6 +703,81 @@ def test_silent_endpoint_hits_the_client_time_limit(capsys, cache_dir):
     assert code == 2 and "no answer within 0.5 s" in err and elapsed < 3
 
 
+class Misbehaving(http.server.BaseHTTPRequestHandler):
+    """/loop redirects to itself, /drip sends its 40 bytes one every 0.1 s, /refused is a
+    403 with a plain-text reason."""
+
+    def do_GET(self):  # noqa: N802 - the name http.server calls
+        path = self.path.split("?", 1)[0]
+        if path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path == "/drip":
+            self.send_response(200)
+            self.send_header("Content-Length", "40")
+            self.end_headers()
+            for _ in range(40):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.1)
+        else:
+            body = b"read-only: SPARQL Update is refused\n"
+            self.send_response(403)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def misbehaving():
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving) as httpd:
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        finally:
+            httpd.shutdown()
+            thread.join()
+
+
+def test_a_redirect_loop_is_one_line(misbehaving):
+    with pytest.raises(remote.RemoteError) as caught:
+        remote.request(misbehaving + "/loop", timeout=5)
+    assert "HTTP 302" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_an_answer_sent_a_byte_at_a_time_still_ends_at_the_time_limit(misbehaving):
+    """The socket's timeout holds for each read: a trickle would pass it for ever."""
+    start = time.monotonic()
+    with pytest.raises(remote.RemoteError, match="no whole answer within 1 s"):
+        remote.request(misbehaving + "/drip", timeout=1)
+    assert time.monotonic() - start < 2.5
+    assert remote.request(misbehaving + "/drip", timeout=10)[0] == b"x" * 40
+
+
+def test_a_refusal_that_says_why_is_not_taken_for_a_login(misbehaving):
+    with pytest.raises(remote.RemoteError) as caught:
+        remote.request(misbehaving + "/refused", timeout=5)
+    assert str(caught.value).endswith("the store refused the request (HTTP 403): read-only: SPARQL Update is refused")
+    assert caught.value.status == 403
+
+
+@pytest.mark.parametrize("url, message", [
+    ("http://[::1", "http://[::1: not a valid URL"),
+    ("http://127.0.0.1:port/sparql", "http://127.0.0.1:port/sparql: not a valid URL"),
+    ("http://dba:s3cret@127.0.0.1:9/sparql", "http://…@127.0.0.1: a user or password in the URL is not sent"),
+])
+def test_an_endpoint_url_that_cannot_be_used_is_one_line_without_its_password(capsys, url, message):
+    code, err, _ = one_line_error(capsys, "--endpoint", url, "stats")
+    assert code == 2 and err.startswith(f"welfare-kg: {message}") and "s3cret" not in err
+
+
 def test_endpoint_is_refused_where_the_embedded_store_is_needed(capsys):
     code, err, _ = one_line_error(capsys, "--endpoint", "http://127.0.0.1:9/sparql", "validate")
     assert code == 2 and "embedded store only" in err

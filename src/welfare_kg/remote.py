@@ -28,6 +28,7 @@ import io
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.error import HTTPError, URLError
@@ -42,7 +43,7 @@ from rdflib.query import Result
 
 from . import export, resources, results, store
 from . import sparql_protocol as sp
-from .errors import LoadError
+from .errors import LoadError, UsageError
 from .namespaces import bind_prefixes
 
 MAX_GET_URL = 4000  # longer requests go as a form POST; some proxies refuse URLs over 4-8 KiB
@@ -90,6 +91,8 @@ def endpoint_for(query_url: str, *, files: list[Path] | None = None, graph: str 
                  credentials: Credentials | None = None, whole_store: bool = False) -> Endpoint:
     """An endpoint whose dataset is the graphs ``push`` writes for these files (default: the
     sources), or with ``whole_store`` the endpoint's own default dataset (no graph named)."""
+    for url in filter(None, (query_url, update_url, gsp_url)):
+        _check_url(url)
     files = resources.source_files() if files is None else files
     if whole_store:
         graphs = ()
@@ -97,6 +100,18 @@ def endpoint_for(query_url: str, *, files: list[Path] | None = None, graph: str 
         graphs = (graph,) if graph else tuple(str(store.named_graph_for(path)) for path in files)
     return Endpoint(query_url=query_url, update_url=update_url, gsp_url=gsp_url, graph=graph,
                     timeout=timeout, graphs=graphs, credentials=credentials)
+
+
+def _check_url(url: str) -> None:
+    """A URL this client can use, else a UsageError that never repeats a password in it."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # a port that is not a number raises here
+    except ValueError as error:
+        raise UsageError(f"{_short(url)}: not a valid URL ({error})") from None
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(f"{parts.scheme}://…@{parts.hostname}: a user or password in the URL is not sent; give "
+                         f"--user NAME with the password in {PASSWORD_VARIABLE}, or --token-env VAR")
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -197,11 +212,11 @@ def request(url: str, *, timeout: float, data: bytes | None = None, headers: dic
             method: str | None = None, credentials: Credentials | None = None) -> tuple[bytes, str]:
     """One HTTP exchange: the body and its media type, or a one-line RemoteError."""
     headers = dict(headers or {})
-    if not sp.is_loopback(urlsplit(url).hostname or ""):
-        headers["Accept-Encoding"] = "gzip"  # a JSON answer shrinks about tenfold; on this machine it would only cost
     if credentials and credentials.token:
         headers["Authorization"] = f"Bearer {credentials.token}"
     try:
+        if not sp.is_loopback(urlsplit(url).hostname or ""):
+            headers["Accept-Encoding"] = "gzip"  # a JSON answer shrinks about tenfold; here it would only cost
         prepared = Request(url, data=data, headers=headers, method=method)
     except ValueError:
         prepared = None
@@ -212,9 +227,10 @@ def request(url: str, *, timeout: float, data: bytes | None = None, headers: dic
         opener = login_opener(f"{prepared.type}://{prepared.host}".lower(), credentials)
     else:
         opener = build_opener()
+    deadline = time.monotonic() + timeout
     try:
         with opener.open(prepared, timeout=timeout) as response:
-            body = _decoded(response.read(), response.headers, url)
+            body = _decoded(_read_until(response, deadline, url, timeout), response.headers, url)
             # Virtuoso's "anytime" queries answer 200 with a partial result when they run out of time.
             if response.headers.get("X-SQL-State"):
                 raise RemoteError(f"{_short(url)}: the store returned a partial result "
@@ -226,14 +242,17 @@ def request(url: str, *, timeout: float, data: bytes | None = None, headers: dic
                                   f"welfare-kg serve: --max-rows)")
             return body, response.headers.get("Content-Type", "").split(";")[0].strip()
     except HTTPError as error:
-        if error.code in (401, 403):
-            raise RemoteError(_refusal(url, error.code, credentials), error.code) from None
         try:
             text = _decoded(error.read(), error.headers, url)[:2000]
-        except RemoteError:
+        except (RemoteError, OSError, http.client.HTTPException):
             text = b""
         detail = " ".join(text.decode("utf-8", "replace").split())[:300]
-        raise RemoteError(f"{_short(url)}: HTTP {error.code} {error.reason}" + (f": {detail}" if detail else ""),
+        if error.code in (401, 403):
+            # The body is often a whole HTML page; a plain-text one says why (welfare-kg serve's does).
+            plain = (error.headers or {}).get("Content-Type", "").startswith("text/plain")
+            raise RemoteError(_refusal(url, error.code, credentials, detail if plain else ""), error.code) from None
+        reason = " ".join(str(error.reason).split())  # urllib's redirect-loop reason spans three lines
+        raise RemoteError(f"{_short(url)}: HTTP {error.code} {reason}" + (f": {detail}" if detail else ""),
                           error.code) from None
     except TimeoutError:
         raise RemoteError(f"{_short(url)}: no answer within {timeout:g} s (--remote-timeout)") from None
@@ -259,8 +278,21 @@ def _decoded(body: bytes, headers, url: str) -> bytes:
         raise RemoteError(f"{_short(url)}: the store's gzipped answer is damaged ({error})") from None
 
 
-def _refusal(url: str, code: int, credentials: Credentials | None) -> str:
-    """What a 401 or 403 means here; the body (often an HTML page) is left out."""
+def _read_until(response, deadline: float, url: str, timeout: float) -> bytes:
+    """The whole body, or a RemoteError once ``deadline`` passes: the socket's timeout holds
+    for each read only, and a server sending a byte now and then would never time out."""
+    chunks = []
+    while chunk := response.read1(1 << 16):
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise RemoteError(f"{_short(url)}: no whole answer within {timeout:g} s (--remote-timeout)")
+    return b"".join(chunks)
+
+
+def _refusal(url: str, code: int, credentials: Credentials | None, reason: str = "") -> str:
+    """What a 401 or 403 means here, with the store's own ``reason`` when it gave one in plain text."""
+    if reason:
+        return f"{_short(url)}: the store refused the request (HTTP {code}): {reason}"
     if credentials is None:
         return (f"{_short(url)}: the store needs credentials (HTTP {code}): give --user NAME with the "
                 f"password in {PASSWORD_VARIABLE}, or --token-env VAR")
@@ -271,7 +303,8 @@ def _refusal(url: str, code: int, credentials: Credentials | None) -> str:
 
 
 def _short(url: str) -> str:
-    return url.split("?", 1)[0]
+    """The URL for a message: no query string, and no user or password."""
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@?#]*@", r"\1", url.split("?", 1)[0])
 
 
 def send_query(endpoint: Endpoint, text: str, accept: str, *,
