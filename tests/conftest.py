@@ -78,11 +78,19 @@ def answering(respond, media: str = "application/sparql-results+json"):
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with in_thread(http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
+        yield url + "/sparql"
+
+
+@contextlib.contextmanager
+def in_thread(httpd: http.server.HTTPServer):
+    """``httpd`` (bound to loopback) serving from a thread of its own until the block ends;
+    yields its base URL."""
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/sparql"
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()
+        thread.join()

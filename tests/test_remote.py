@@ -35,7 +35,7 @@ import pytest
 from rdflib import BNode, Graph, Literal
 from rdflib.namespace import XSD
 
-from conftest import answering
+from conftest import answering, in_thread
 from test_protocol import COUNT, SHARED, ask_count
 from test_server import Server, fetch, get_query
 from welfare_kg import cli, dcat, queries, remote, resources, results, store
@@ -334,14 +334,8 @@ class GuardedServer(http.server.ThreadingHTTPServer):
 
 @contextlib.contextmanager
 def serving():
-    with GuardedServer() as httpd:
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield httpd
-        finally:
-            httpd.shutdown()
-            thread.join()
+    with GuardedServer() as httpd, in_thread(httpd):
+        yield httpd
 
 
 @pytest.fixture(scope="module")
@@ -736,14 +730,8 @@ class Misbehaving(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def misbehaving():
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving) as httpd:
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{httpd.server_address[1]}"
-        finally:
-            httpd.shutdown()
-            thread.join()
+    with in_thread(http.server.ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving)) as url:
+        yield url
 
 
 def test_a_redirect_loop_is_one_line(misbehaving):
