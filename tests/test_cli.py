@@ -164,6 +164,7 @@ def test_invalid_sparql_says_where(capsys, cache_dir, tmp_path):
     ("#+ defaults:\n#+   - year", ":2: a default is 'name: value', got 'year'"),
     ("#+ summary:\n#+   - one", ":2: summary is one line of text, not a list"),
     ("#+   - lonely", ":1: '- lonely' is a list item before any key"),
+    ("#+ summary People\n#+", ":1: '#+ summary People' is neither 'key: value' nor '- item'"),
 ])
 def test_a_malformed_header_names_its_line(capsys, cache_dir, tmp_path, header, fragment):
     path = tmp_path / "headed.rq"
@@ -186,6 +187,9 @@ def test_dash_is_standard_output_not_a_file(capsys, cache_dir, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     code, out, _ = run_cli(capsys, cache_dir, "query", "cq10-method-taxonomy", "--format", "csv", "-o", "-")
     assert code == 0 and out.startswith("method,methodLabel,") and list(tmp_path.iterdir()) == []
+    # and still counts as given where -o excludes another option
+    assert run_cli(capsys, cache_dir, "generate", "--projects", "1", "-o", "-", "--output-dir", "out")[0] == 2
+    assert list(tmp_path.iterdir()) == []
 
 
 def cli_process(cache_dir, shell_tail: str, *argv: str, stdin: bytes = b"") -> subprocess.CompletedProcess:

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -111,6 +112,17 @@ def test_write_atomic_writes_through_a_link_and_into_a_pipe(tmp_path):
     reader.join(timeout=10)
     assert received == [b"through the pipe"] and stat.S_ISFIFO(pipe.stat().st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "latest.ttl", "pipe"]
+
+    # another name of an open descriptor (/dev/stdout, here /dev/fd/N after a shell's >>):
+    # written at its end, not renamed over the file the shell opened
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"earlier\n")
+    descriptor = os.open(log, os.O_WRONLY | os.O_APPEND)
+    try:
+        export.write_atomic(Path(f"/dev/fd/{descriptor}"), b"later\n")
+    finally:
+        os.close(descriptor)
+    assert log.read_bytes() == b"earlier\nlater\n"
 
 
 def test_failed_export_leaves_no_file(named, tmp_path):

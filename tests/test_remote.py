@@ -660,6 +660,9 @@ def test_sparql_through_the_proxy(proxies):
     assert json.loads(get_query(proxy, ask, format="json")[2])["boolean"] is True
     assert get_query(proxy, "INSERT DATA { <urn:a> <urn:b> <urn:c> }")[0] == 403
     assert get_query(proxy, "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }")[0] == 403
+    # what a store that decodes \u escapes before parsing would run: refused as it would read it
+    assert get_query(proxy, "SELECT * { \\u0053ERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }")[0] == 403
+    assert get_query(proxy, "\\u0049NSERT DATA { <urn:a> <urn:b> <urn:c> }")[0] == 403
     assert get_query(proxy, "SELECT ?x WHERE { ?x ?p }")[0] == 400
     assert get_query(proxy, "ASK { ?s ?p ?o }", **{"default-graph-uri": "urn:not-ours"})[0] == 400
     assert get_query(proxy, "ASK FROM <urn:not-ours> { ?s ?p ?o }")[0] == 400  # the query's fault, not the store's
@@ -699,7 +702,7 @@ def test_silent_endpoint_hits_the_client_time_limit(capsys, cache_dir):
 
 class Misbehaving(http.server.BaseHTTPRequestHandler):
     """/loop redirects to itself, /drip sends its 40 bytes one every 0.1 s, /refused is a
-    403 with a plain-text reason."""
+    403 with a plain-text reason, anything else a 401 with a plain-text body."""
 
     def do_GET(self):  # noqa: N802 - the name http.server calls
         path = self.path.split("?", 1)[0]
@@ -717,8 +720,8 @@ class Misbehaving(http.server.BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(0.1)
         else:
-            body = b"read-only: SPARQL Update is refused\n"
-            self.send_response(403)
+            body = b"read-only: SPARQL Update is refused\n" if path == "/refused" else b"Unauthorized\n"
+            self.send_response(403 if path == "/refused" else 401)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -754,12 +757,15 @@ def test_a_refusal_that_says_why_is_not_taken_for_a_login(misbehaving):
         remote.request(misbehaving + "/refused", timeout=5)
     assert str(caught.value).endswith("the store refused the request (HTTP 403): read-only: SPARQL Update is refused")
     assert caught.value.status == 403
+    with pytest.raises(remote.RemoteError, match=r"needs credentials \(HTTP 401\): give --user NAME"):
+        remote.request(misbehaving + "/login", timeout=5)  # a 401's body says nothing a login would not
 
 
 @pytest.mark.parametrize("url, message", [
     ("http://[::1", "http://[::1: not a valid URL"),
     ("http://127.0.0.1:port/sparql", "http://127.0.0.1:port/sparql: not a valid URL"),
-    ("http://dba:s3cret@127.0.0.1:9/sparql", "http://…@127.0.0.1: a user or password in the URL is not sent"),
+    ("http://dba:s3cret@127.0.0.1:9/sparql", "http://…@127.0.0.1:9/sparql: a user or password in the URL is not sent"),
+    ("http://dba:s3cret/x@127.0.0.1:9/sparql", "http://…@127.0.0.1:9/sparql: a user or password"),  # '/' ends a host
 ])
 def test_an_endpoint_url_that_cannot_be_used_is_one_line_without_its_password(capsys, url, message):
     code, err, _ = one_line_error(capsys, "--endpoint", url, "stats")

@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse has printed the usage line already
         return int(exit_.code or 0)
+    if getattr(args, "output", None) is STANDARD_OUTPUT:
+        args.output = None
     try:
         if args.endpoint and not getattr(args, "remote", False):
             raise UsageError(f"{args.command} works on the embedded store only; --endpoint is not supported there")
@@ -124,11 +126,16 @@ def _non_empty_path(text: str) -> Path:
 folder = _checked(_non_empty_path, lambda _: True, "a folder (an empty path would be the current one)")
 
 
-def output_file(text: str) -> Path | None:
-    """``-o``'s value: a file, or None for ``-``, standard output."""
+# ``-o -``, standard output: a value of its own, so that argparse tells it from no ``-o`` when
+# it checks options that exclude each other; :func:`main` makes it None, as no ``-o`` is.
+STANDARD_OUTPUT = object()
+
+
+def output_file(text: str):
+    """``-o``'s value: a file, or :data:`STANDARD_OUTPUT` for ``-``."""
     if not text:
         raise argparse.ArgumentTypeError("'' is no file name (- is standard output)")
-    return None if text == "-" else Path(text)
+    return STANDARD_OUTPUT if text == "-" else Path(text)
 
 
 OUTPUT_HELP = "write to this file instead of standard output (- for standard output)"

@@ -14,6 +14,7 @@ import gc
 import hashlib
 import itertools
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -333,14 +334,15 @@ def write_atomic_stream(path: Path, *, binary: bool = False) -> Iterator[IO]:
     """A file to write into that replaces ``path`` only once the ``with`` block ends without error.
 
     A symbolic link is written through: the file it points to is replaced, the link stays.
-    A device, pipe or socket (``/dev/null``, ``/dev/stdout``) is written to directly, as
-    there is no file to replace: renaming over it would put a regular file in its place.
-    A target that cannot be written (a folder, a read-only place, a full disk) is a one-line
-    UsageError naming it.
+    A device or pipe (``/dev/null``), or another name of an open descriptor (``/dev/stdout``,
+    ``/dev/fd/3``), is written to directly, at its end: there is no file of ours to replace,
+    and renaming over it would put a regular file in place of the device, or of the file
+    the shell opened with ``>>``. A target that cannot be written (a folder, a read-only
+    place, a full disk) is a one-line UsageError naming it.
     """
-    if _is_special(path):
+    if _is_special(path) or _names_a_descriptor(path):
         try:
-            with _open_for_writing(os.open(path, os.O_WRONLY), binary) as out:
+            with _open_for_writing(os.open(path, os.O_WRONLY | os.O_APPEND), binary) as out:
                 yield out
         except OSError as error:
             raise _cannot_write(path, error) from None
@@ -365,6 +367,21 @@ def _open_for_writing(handle: int, binary: bool) -> IO:
             os.fdopen(handle, "w", encoding="utf-8", newline="\n", buffering=1 << 20))
 
 
+def _names_a_descriptor(path: Path) -> bool:
+    """Whether ``path`` is, or links through, ``/proc/…/fd/N`` or ``/dev/fd/N``."""
+    current = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit on links followed
+        if _DESCRIPTOR.match(current):
+            return True
+        if not os.path.islink(current):
+            return False
+        current = os.path.normpath(os.path.join(os.path.dirname(current), os.readlink(current)))
+    return False
+
+
+_DESCRIPTOR = re.compile(r"^/(?:proc/[^/]+|dev)/fd/\d+$")
+
+
 def _is_special(path: Path) -> bool:
     """Whether ``path`` is, or links to, something other than a regular file or a folder."""
     try:
@@ -377,7 +394,7 @@ def _is_special(path: Path) -> bool:
 def check_writable(path: Path) -> None:
     """The UsageError :func:`write_atomic_stream` would raise for ``path``, raised now: before a
     long run rather than after it."""
-    if _is_special(path):
+    if _is_special(path) or _names_a_descriptor(path):
         if not os.access(path, os.W_OK):
             raise UsageError(f"{path}: cannot write: Permission denied")
         return

@@ -89,6 +89,8 @@ def parse_header(text: str, where: str = "query") -> dict:
             continue
         key, sep, value = item.partition(":")
         if not sep:
+            if item:
+                raise UsageError(f"{where}:{number}: '#+ {item}' is neither 'key: value' nor '- item'")
             continue
         current = key.strip()
         if value.strip():

@@ -104,14 +104,13 @@ def endpoint_for(query_url: str, *, files: list[Path] | None = None, graph: str 
 
 def _check_url(url: str) -> None:
     """A URL this client can use, else a UsageError that never repeats a password in it."""
+    if "@" in url.split("?", 1)[0]:  # checked first: a password holding '/' or '#' breaks the parse
+        raise UsageError(f"{_short(url)}: a user or password in the URL is not sent; give --user NAME with "
+                         f"the password in {PASSWORD_VARIABLE}, or --token-env VAR")
     try:
-        parts = urlsplit(url)
-        parts.port  # a port that is not a number raises here
+        urlsplit(url).port  # a port that is not a number raises here
     except ValueError as error:
         raise UsageError(f"{_short(url)}: not a valid URL ({error})") from None
-    if parts.username is not None or parts.password is not None:
-        raise UsageError(f"{parts.scheme}://…@{parts.hostname}: a user or password in the URL is not sent; give "
-                         f"--user NAME with the password in {PASSWORD_VARIABLE}, or --token-env VAR")
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -243,13 +242,13 @@ def request(url: str, *, timeout: float, data: bytes | None = None, headers: dic
             return body, response.headers.get("Content-Type", "").split(";")[0].strip()
     except HTTPError as error:
         try:
-            text = _decoded(error.read(), error.headers, url)[:2000]
+            text = _decoded(_read_until(error, deadline, url, timeout, limit=1 << 16), error.headers, url)[:2000]
         except (RemoteError, OSError, http.client.HTTPException):
             text = b""
         detail = " ".join(text.decode("utf-8", "replace").split())[:300]
         if error.code in (401, 403):
-            # The body is often a whole HTML page; a plain-text one says why (welfare-kg serve's does).
-            plain = (error.headers or {}).get("Content-Type", "").startswith("text/plain")
+            # The body is often a whole HTML page; a plain-text 403 says why (welfare-kg serve's does).
+            plain = error.code == 403 and (error.headers or {}).get("Content-Type", "").startswith("text/plain")
             raise RemoteError(_refusal(url, error.code, credentials, detail if plain else ""), error.code) from None
         reason = " ".join(str(error.reason).split())  # urllib's redirect-loop reason spans three lines
         raise RemoteError(f"{_short(url)}: HTTP {error.code} {reason}" + (f": {detail}" if detail else ""),
@@ -278,12 +277,14 @@ def _decoded(body: bytes, headers, url: str) -> bytes:
         raise RemoteError(f"{_short(url)}: the store's gzipped answer is damaged ({error})") from None
 
 
-def _read_until(response, deadline: float, url: str, timeout: float) -> bytes:
-    """The whole body, or a RemoteError once ``deadline`` passes: the socket's timeout holds
-    for each read only, and a server sending a byte now and then would never time out."""
-    chunks = []
-    while chunk := response.read1(1 << 16):
+def _read_until(response, deadline: float, url: str, timeout: float, limit: int | None = None) -> bytes:
+    """The whole body (its first ``limit`` bytes at most), or a RemoteError once ``deadline``
+    passes: the socket's timeout holds for each read only, and a server sending a byte now
+    and then would never time out."""
+    chunks, size = [], 0
+    while (limit is None or size < limit) and (chunk := response.read1(1 << 16)):
         chunks.append(chunk)
+        size += len(chunk)
         if time.monotonic() > deadline:
             raise RemoteError(f"{_short(url)}: no whole answer within {timeout:g} s (--remote-timeout)")
     return b"".join(chunks)
@@ -303,8 +304,8 @@ def _refusal(url: str, code: int, credentials: Credentials | None, reason: str =
 
 
 def _short(url: str) -> str:
-    """The URL for a message: no query string, and no user or password."""
-    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@?#]*@", r"\1", url.split("?", 1)[0])
+    """The URL for a message: no query string, and nothing of a user or password (up to the last '@')."""
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://).*@", r"\1…@", url.split("?", 1)[0])
 
 
 def send_query(endpoint: Endpoint, text: str, accept: str, *,

@@ -150,12 +150,14 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         text = params["query"][0]
         if len(text.encode("utf-8")) > MAX_BODY:
             return plain(413, f"query over the limit of {MAX_BODY // 1024} KiB")
-        kind = sp.classify(text)
-        if kind == "UPDATE":
-            return refuse_update(sp.update_keyword(text))
-        if sp.uses_service(text):
+        readings = sp.store_readings(text, decoding_store=pool.remote is not None)
+        update = next((reading for reading in readings if sp.classify(reading) == "UPDATE"), None)
+        if update is not None:
+            return refuse_update(sp.update_keyword(update))
+        if any(sp.uses_service(reading) for reading in readings):
             return plain(403, "federated queries (SERVICE) are refused: this server never fetches URLs "
                               "on a client's behalf")
+        kind = sp.classify(text)
         requested = (params.get("format") or [None])[0]
         accept = request.headers.get("accept")
         results_format, rdf_format = "json", "turtle"

@@ -167,7 +167,9 @@ _PROLOGUE = re.compile(r"(?:\s*(?:BASE\s*<x*>|PREFIX\s*[^\s:<]*:\s*<x*>))*\s*", 
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 # A keyword, not part of a variable (?service), a prefixed name (ex:service, service:x,
 # ex:learning-from-peers, ex:a\&from, from.x:y, ex:a·from), a language tag or a longer word.
-_NAME_CHARS = r"\w:\-\u00b7\u0300-\u036f\u203f\u2040"  # what \w leaves out of a prefixed name
+# \w, and what it leaves out of SPARQL's name characters (PN_CHARS)
+_NAME_CHARS = (r"\w:\-\u00b7\u0300-\u036f\u203f\u2040\u200c\u200d\u2070-\u218f\u2c00-\u2fef"
+               r"\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff")
 _AFTER, _BEFORE = rf"(?<![{_NAME_CHARS}?$@])", rf"(?![{_NAME_CHARS}.])"
 # Anything else that spells SERVICE counts, erring on refusal: after a dot too (ex:a.service
 # is a name, but "?o .SERVICE <…>" a clause).
@@ -211,20 +213,24 @@ def update_keyword(text: str) -> str:
     return word.group().upper() if word else "update"
 
 
+def uses_service(text: str) -> bool:
+    return _SERVICE.search(mask(text)) is not None
+
+
 _CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
-def uses_service(text: str) -> bool:
-    """Whether the query holds a SERVICE clause, as Oxigraph reads it or as a remote store
-    that decodes ``\\u`` escapes anywhere in the text before parsing (SPARQL 1.1, 19.2) would."""
-    return any(_SERVICE.search(mask(version)) for version in (text, _decode_codepoints(text)))
+def store_readings(text: str, *, decoding_store: bool) -> tuple[str, ...]:
+    """The query as Oxigraph reads it and, with ``decoding_store`` (a remote store behind
+    ``serve --endpoint``), as a store that decodes ``\\u`` escapes anywhere in the text
+    before parsing (SPARQL 1.1, 19.2) would: a check for SERVICE or an update must hold for both."""
+    if not decoding_store:
+        return (text,)
 
-
-def _decode_codepoints(text: str) -> str:
     def decode(match: re.Match) -> str:
         code = int(match[1] or match[2], 16)
         return chr(code) if code <= 0x10FFFF else match[0]
-    return _CODEPOINT_ESCAPE.sub(decode, text)
+    return text, _CODEPOINT_ESCAPE.sub(decode, text)
 
 
 _PARSER_POSITION = re.compile(r"^error at (\d+):(\d+): ")
@@ -259,7 +265,8 @@ def dataset_clauses(text: str) -> tuple[list[str], list[str]]:
     default, named = [], []
     for clause in _FROM_CLAUSE.finditer(masked):
         if clause["iri"] is None:
-            raise ValueError(f"FROM {clause['name']}: give the graph as a full IRI in <…>")
+            name = text[clause.start("name"):clause.end("name")]  # as written, not as masked
+            raise ValueError(f"FROM {name}: give the graph as a full IRI in <…>")
         start, end = clause.span("iri")
         (named if clause["named"] else default).append(text[start + 1:end - 1])
     return default, named
