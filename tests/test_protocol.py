@@ -46,12 +46,19 @@ def shared_triples(dataset) -> int:
     ("PREFIX g: <https://e.org/> SELECT * FROM g:x WHERE { ?s ?p ?o }", True),
     ("PREFIX e: <u:> SELECT * { ?s ?p ?o FILTER(?o != e:a\u00b7from) }", False),
     ("PREFIX e: <u:> SELECT * { ?s ?p ?o FILTER(?o != e:a\u203ffrom) }", False),
+    ("PREFIX e: <u:> SELECT * { ?s ?p ?o FILTER(?o != e:a\u200cfrom) }", False),
+    ("PREFIX e: <u:> SELECT * { ?s ?p ?o FILTER(?o != e:a\u2100from) }", False),
     # an escape in a name is neither a comment's nor a string's start
     ("PREFIX e: <u:> SELECT (e:f\\#(1) AS ?y) FROM <g> WHERE { ?s ?p ?o }", True),
     ("PREFIX e: <u:> SELECT (e:f\\'(1) AS ?y) FROM <g> WHERE { ?s ?p '?o' }", True),
 ])
 def test_a_dataset_clause_is_told_from_a_variable_a_prefix_a_string_or_a_comment(text, declares):
     assert sp.declares_dataset(text) is declares
+
+
+def test_a_graph_given_by_a_prefixed_name_is_quoted_as_written():
+    with pytest.raises(ValueError, match=r"^FROM e:g\\-1: give the graph as a full IRI"):
+        sp.dataset_clauses("PREFIX e: <u:> SELECT * FROM e:g\\-1 WHERE { ?s ?p ?o }")
 
 
 def test_a_hyphenated_name_holding_from_reads_the_whole_dataset(dataset):
