@@ -670,7 +670,11 @@ def open_dataset(cache_dir: Path | None = None, *, files: list[Path] | None = No
             break
     else:
         raise LoadError(f"{path}: removed by another process's build as it was opened; try again")
-    dataset = _as_dataset(open_read_only(path))
+    try:
+        dataset = _as_dataset(open_read_only(path))
+    except LoadError:
+        os.close(lock)
+        raise
     weakref.finalize(dataset.store, os.close, lock)
     return dataset
 
