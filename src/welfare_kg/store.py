@@ -197,10 +197,11 @@ class _NQuadsStream(io.RawIOBase):
                     body = body[:-1].rstrip()
                     if body.startswith(b"_:"):
                         body = scope + body[2:]
-                    cut = max(body.rfind(b" "), body.rfind(b"\t")) + 1  # terms may be split by tabs too
-                    last = body[cut:]
+                    head, space, last = body.rpartition(b" ")
+                    if b"\t" in last:  # terms split by tabs (rare): the last term follows the last tab
+                        head, space, last = body.rpartition(b"\t")
                     if last.startswith(b"_:") and b'"' not in last and b">" not in last:
-                        body = body[:cut] + scope + last[2:]
+                        body = head + space + scope + last[2:]
                     yield body + graph
 
     def origin(self, stream_line: int) -> tuple[Path, int]:
