@@ -340,7 +340,7 @@ def write_atomic_stream(path: Path, *, binary: bool = False) -> Iterator[IO]:
     the shell opened with ``>>``. A target that cannot be written (a folder, a read-only
     place, a full disk) is a one-line UsageError naming it.
     """
-    if _is_special(path) or _names_a_descriptor(path):
+    if _written_in_place(path):
         try:
             with _open_for_writing(os.open(path, os.O_WRONLY | os.O_APPEND), binary) as out:
                 yield out
@@ -365,6 +365,11 @@ def write_atomic_stream(path: Path, *, binary: bool = False) -> Iterator[IO]:
 def _open_for_writing(handle: int, binary: bool) -> IO:
     return (os.fdopen(handle, "wb", buffering=1 << 20) if binary else
             os.fdopen(handle, "w", encoding="utf-8", newline="\n", buffering=1 << 20))
+
+
+def _written_in_place(path: Path) -> bool:
+    """Whether ``path`` is a device or pipe, or names an open descriptor: nothing to replace."""
+    return _is_special(path) or _names_a_descriptor(path)
 
 
 def _names_a_descriptor(path: Path) -> bool:
@@ -394,7 +399,7 @@ def _is_special(path: Path) -> bool:
 def check_writable(path: Path) -> None:
     """The UsageError :func:`write_atomic_stream` would raise for ``path``, raised now: before a
     long run rather than after it."""
-    if _is_special(path) or _names_a_descriptor(path):
+    if _written_in_place(path):
         if not os.access(path, os.W_OK):
             raise UsageError(f"{path}: cannot write: Permission denied")
         return
