@@ -27,9 +27,9 @@ EXPECTED_VARIABLES = {
     "cq03-methods-by-project": ["method", "methodLabel", "project", "institution"],
     "cq04-funding-by-programme": ["programme", "programmeLabel", "currency", "projects", "budget", "cofinancing"],
     "cq05-active-in-year": ["project", "label", "start", "end"],
-    "cq06-lasting-results": ["project", "result", "resultLabel"],
+    "cq06-lasting-results": ["project", "result", "resultLabel", "relation"],
     "cq07-timeline": ["project", "label", "start", "end"],
-    "cq08-participants": ["project", "count", "who"],
+    "cq08-participants": ["project", "count", "precision", "target", "total", "who"],
     "cq09-funding-chain": ["project", "fund", "programme", "priority", "measure"],
     "cq10-method-taxonomy": ["method", "methodLabel", "broader", "related"],
     "cq11-sources": ["project", "source"],
@@ -133,8 +133,17 @@ def test_cq06_lasting_results_include_units_and_roles(dataset):
     assert (SYSTEMIC, ORG["mops-gdynia-intensive-family-social-work-team"]) in results
     assert (SYSTEMIC, ORG["mops-gdynia-disability-counselling-activation-team"]) in results
     assert (SYSTEMIC, URIRef(BASE + "vocab/role/family-assistant")) in results
-    assert (STANDARDS, URIRef(BASE + "vocab/role/local-social-politician")) in results
     assert (CAL, ORG["mops-gdynia-citizen-information-points"]) in results
+
+
+def test_cq06_keeps_what_was_only_planned_apart(dataset):
+    relations = {(r["project"], r["result"]): str(r["relation"]).rsplit("/", 1)[1]
+                 for r in run(dataset, "cq06-lasting-results")}
+    assert relations[(SYSTEMIC, URIRef(BASE + "vocab/role/family-assistant"))] == "introducedRole"
+    assert relations[(STANDARDS, URIRef(BASE + "vocab/role/local-social-politician"))] == "plannedRole"
+    assert relations[(STANDARDS, URIRef(BASE + "vocab/method/community-social-work-standard"))] == "plannedPractice"
+    assert {relation for (project, _), relation in relations.items() if project == STANDARDS} == {
+        "plannedRole", "plannedPractice"}
 
 
 def test_cq07_timeline_is_in_start_order(dataset):
@@ -145,6 +154,18 @@ def test_cq07_timeline_is_in_start_order(dataset):
 def test_cq08_participant_counts_from_the_documents(dataset):
     counts = {(r["project"], int(r["count"])) for r in run(dataset, "cq08-participants")}
     assert {(ERASMUS, 21), (STANDARDS, 3000), (STANDARDS, 2), (SAMI_SOBIE, 80), (SYSTEMIC, 1326)} <= counts
+
+
+def test_cq08_says_how_to_read_each_count(dataset):
+    def text(term):
+        return str(term) if term is not None else None
+
+    read = {(r["project"], int(r["count"])): (text(r["precision"]), text(r.get("target")), text(r.get("total")))
+            for r in run(dataset, "cq08-participants")}
+    assert read[(STANDARDS, 3000)] == ("liczba przybliżona", "liczba docelowa", None)
+    assert read[(ERASMUS, 21)] == ("liczba dokładna", "liczba docelowa", None)
+    assert read[(STANDARDS, 2)] == ("liczba dokładna", None, None)
+    assert read[(SYSTEMIC, 1326)] == ("liczba dokładna", None, "łącznie")
 
 
 def test_cq09_funding_chain_reads_fund_to_measure(dataset):

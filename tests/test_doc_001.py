@@ -94,21 +94,21 @@ def test_community_social_work_task_jointly_by_cal_and_isp(graph):
         {P} wkg:hasTask {TASK} .
         {TASK} a wkg:ProjectTask ;
             wkg:responsibleOrganisation organisation:stowarzyszenie-cal , organisation:fundacja-isp ;
-            wkg:introducedPractice method:community-social-work-standard ;
+            wkg:plannedPractice method:community-social-work-standard ;
             dcterms:description ?d ;
             dcterms:source {SRC} .
         FILTER(lang(?d) = "pl" && CONTAINS(?d, "odpowiadają wspólnie"))
-        {P} wkg:introducedPractice method:community-social-work-standard .
+        {P} wkg:plannedPractice method:community-social-work-standard .
     }}""")
     responsible = {str(r.o) for r in rows(graph, f"SELECT ?o WHERE {{ {TASK} wkg:responsibleOrganisation ?o }}")}
     assert responsible == {"https://w3id.org/welfare-kg/id/organisation/stowarzyszenie-cal",
                            "https://w3id.org/welfare-kg/id/organisation/fundacja-isp"}
 
 
-def test_three_new_roles_forming_community_organiser(graph):
+def test_three_new_roles_forming_community_organiser_are_planned(graph):
     for node in (P, TASK):
         assert ask(graph, f"""ASK {{
-            {node} wkg:introducedRole role:animator , role:mediator , role:local-social-politician ,
+            {node} wkg:plannedRole role:animator , role:mediator , role:local-social-politician ,
                 role:community-organiser .
         }}"""), node
     assert ask(graph, """ASK {
@@ -122,14 +122,27 @@ def test_about_3000_social_workers_by_april_2014(graph):
     (qualifier, end), = rows(graph, f"""SELECT ?q ?end WHERE {{
         {P} wkg:participants ?c .
         ?c a wkg:ParticipantCount ; wkg:count 3000 ; wkg:countQualifier ?q ;
+            wkg:countQualifier qualifier:target ;
             wkg:targetGroup tg:social-workers ;
             dcterms:temporal [ dcat:endDate ?end ] ;
             dcterms:description ?pl , ?en ;
             dcterms:source {SRC} .
-        FILTER(lang(?pl) = "pl" && CONTAINS(?pl, "niepublicznych podmiotach pomocy społecznej") && lang(?en) = "en")
+        FILTER(lang(?pl) = "pl" && CONTAINS(?pl, "niepublicznych podmiotach pomocy społecznej") && lang(?en) = "en"
+               && ?q != qualifier:target)
     }}""")
     assert str(qualifier).endswith("/count-qualifier/approximate")
     assert (str(end), end.datatype) == ("2014-04", XSD.gYearMonth)
+
+
+def test_what_the_page_announces_is_never_recorded_as_done(graph):
+    """The page speaks of the standard, the roles and the 3000 trained in the future ("zakłada",
+    "stworzą"): they are planned, and the count is a target as well as approximate."""
+    assert not ask(graph, f"""ASK {{
+        VALUES ?node {{ {P} {TASK} }}
+        ?node wkg:introducedPractice|wkg:introducedRole|wkg:establishedUnit ?anything }}""")
+    qualifiers = {str(q).rsplit("/", 1)[1] for q, in rows(graph, f"""SELECT ?q WHERE {{
+        {P} wkg:participants ?c . ?c wkg:count 3000 ; wkg:countQualifier ?q }}""")}
+    assert qualifiers == {"approximate", "target"}
 
 
 def test_mopr_gdansk_participates_with_two_staff(graph):

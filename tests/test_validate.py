@@ -53,6 +53,8 @@ CASES = [
     ("project-funded-by-organisation", ID + "project/test-funded-by-organisation", "wkg:fundedBy", "not a funding instrument", "check-funding-chain"),
     ("project-without-funding", ID + "project/test-no-funding", "wkg:fundedBy", "should name its wkg:fundedBy", "ProjectShape-fundedBy"),
     ("project-target-group-not-concept", ID + "project/test-target-group-not-concept", "wkg:targetGroup", "vocab/target-group", "ConceptLinksShape-targetGroup"),
+    ("project-planned-practice-not-method", ID + "project/test-titled", "wkg:plannedPractice", "vocab/method scheme", "ConceptLinksShape-plannedPractice"),
+    ("project-planned-role-not-role", ID + "project/test-titled", "wkg:plannedRole", "vocab/role scheme", "ConceptLinksShape-plannedRole"),
     ("lead-also-partner", ID + "project/test-lead-also-partner", "wkg:partnerOrganisation", "both the lead", "check-lead-not-partner"),
     # periods (blank nodes: reported on the project that holds them)
     ("period-start-after-end", ID + "project/test-start-after-end", "dcterms:temporal/dcat:startDate", "starts (2012-05) after it ends (2011)", "PeriodShape-order"),
@@ -81,6 +83,8 @@ CASES = [
     # numbers
     ("participants-negative", ID + "indicator/test-titled-negative", "wkg:count", "non-negative integer", "IndicatorShape-count"),
     ("indicator-qualifier-wrong-scheme", ID + "indicator/test-titled-bad-qualifier", "wkg:countQualifier", "vocab/count-qualifier", "IndicatorShape-countQualifier"),
+    ("indicator-two-precisions", ID + "indicator/test-titled-two-precisions", "wkg:countQualifier", "exactly one of the concepts exact, approximate or more-than", "IndicatorShape-precision"),
+    ("indicator-target-without-precision", ID + "indicator/test-titled-target-only", "wkg:countQualifier", "exactly one of the concepts exact, approximate or more-than", "IndicatorShape-precision"),
     ("indicator-without-pl-description", ID + "indicator/test-titled-english", "dcterms:description", "Polish description", "IndicatorShape-description-pl"),
     ("indicator-orphan", ID + "indicator/test-orphan", "^(wkg:indicator|wkg:participants)", "not linked from anything", "IndicatorShape-subject"),
     # editions, panels, training

@@ -66,7 +66,8 @@ THEMES = ("social-exclusion", "social-inclusion", "housing-problems", "substance
           "becoming-independent", "local-community-integration", "assistance-work", "family-integrity",
           "non-formal-education", "homelessness-prevention", "labour-market", "professional-burnout",
           "interpersonal-skills", "foreign-languages", "foster-care", "disability")
-QUALIFIERS = ("exact", "approximate", "target", "more-than", "total")
+# Each count's precision, with "target" or "total" added where a source would say so.
+QUALIFIERS = (("exact",), ("approximate",), ("exact", "target"), ("more-than",), ("exact", "total"))
 
 # (slug, Polish name, locative for "w …", English name)
 CITIES = (
@@ -434,7 +435,8 @@ def _projects(w, rng, projects, sources, centres, units, ngos, foreign, funding)
             w.add(indicator, RDF_TYPE, _iri(WKG + "ParticipantCount"))
             w.labels(indicator, f"Uczestnicy: {count}", f"Participants: {count}")
             w.add(indicator, WKG + "count", _lit(str(count), datatype=XSD + "integer"))
-            w.add(indicator, WKG + "countQualifier", _iri(VOCAB + "count-qualifier/" + rng.choice(QUALIFIERS)))
+            for qualifier in rng.choice(QUALIFIERS):
+                w.add(indicator, WKG + "countQualifier", _iri(VOCAB + "count-qualifier/" + qualifier))
             w.labels(indicator, f"{count} uczestników projektu z jego grupy docelowej.",
                      f"{count} participants of the project from its target group.", DCT + "description")
             w.add(indicator, DCT + "source", source)
