@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from welfare_kg import bench, queries
+from welfare_kg import bench, generate, queries
 from welfare_kg.cli import main
 from welfare_kg.errors import UsageError
 
@@ -216,11 +216,13 @@ def test_the_table_prints_targets_bounds_and_a_count_of_verdicts():
 
 
 
-@pytest.mark.parametrize("option", ["--projects", "--repeat"])
-def test_bench_refuses_fewer_than_one_project_or_run(capsys, monkeypatch, option):
+@pytest.mark.parametrize("option, value", [("--projects", "0"), ("--repeat", "0"),
+                                           ("--projects", str(generate.MAX_PROJECTS + 1))])
+def test_bench_refuses_a_project_count_out_of_range_or_no_run(capsys, monkeypatch, option, value):
     monkeypatch.setattr(bench, "run", lambda **kwargs: pytest.fail("nothing should run"))
-    assert main(["bench", option, "0"]) == 2
-    assert capsys.readouterr().err == "welfare-kg: --projects and --repeat must be at least 1\n"
+    assert main(["bench", option, value]) == 2
+    assert capsys.readouterr().err == (f"welfare-kg: --projects must be from 1 to {generate.MAX_PROJECTS}, "
+                                       "and --repeat at least 1\n")
 
 
 def test_bad_given_data_is_named_as_given(tmp_path, capsys):

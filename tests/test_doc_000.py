@@ -88,6 +88,15 @@ def test_three_one_week_mobilities_in_slovakia(graph):
     }}""")
 
 
+def test_three_mobilities_are_the_scope_not_a_report(graph):
+    """The page lists "Organizacja trzech …" among the key activities and never says how many took place."""
+    (description, notes), = rows(graph, f"""SELECT ?d (COUNT(DISTINCT ?note) AS ?notes) WHERE {{
+        {P} wkg:keyActivity/wkg:hasOutput ?m . ?m a wkg:Mobility ; dcterms:description ?d ; skos:editorialNote ?note .
+        FILTER(lang(?d) = "pl" && lang(?note) IN ("pl", "en")) }} GROUP BY ?d""")
+    assert str(description).startswith("Organizacja trzech „słowackich szlaków edukacyjnych”")
+    assert int(notes) == 2
+
+
 def test_preparation_uses_visual_thinking_workshops(graph):
     assert ask(graph, f"""ASK {{
         {P} wkg:keyActivity ?a .

@@ -100,6 +100,13 @@ def test_cli_generate_and_validate_data(tmp_path, capsys):
     assert main(["validate", "--data", str(tmp_path / "missing.nt")]) == 2
 
 
+@pytest.mark.parametrize("projects", ["-1", str(generate.MAX_PROJECTS + 1)])
+def test_cli_generate_refuses_a_count_out_of_range_before_writing(tmp_path, capsys, projects):
+    assert main(["generate", "--projects", projects, "--output-dir", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == f"welfare-kg: --projects must be from 0 to {generate.MAX_PROJECTS}\n"
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_query_on_a_store_with_data(tmp_path, capsys):
     target = tmp_path / "g.nt"
     generate.write_file(target, projects=10, seed=1)

@@ -598,8 +598,8 @@ def cmd_push(args) -> int:
 def cmd_generate(args) -> int:
     from . import generate
 
-    if args.projects < 0:
-        raise UsageError("--projects must be 0 or more")
+    if not 0 <= args.projects <= generate.MAX_PROJECTS:
+        raise UsageError(f"--projects must be from 0 to {generate.MAX_PROJECTS}")
     if args.output_dir is not None:
         count, files = generate.write_folder(args.output_dir, projects=args.projects, seed=args.seed)
         print(f"wrote {args.output_dir}/ ({files} files, {count} triples, {args.projects} projects, "
@@ -614,10 +614,10 @@ def cmd_generate(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from . import bench
+    from . import bench, generate
 
-    if args.projects < 1 or args.repeat < 1:
-        raise UsageError("--projects and --repeat must be at least 1")
+    if not 1 <= args.projects <= generate.MAX_PROJECTS or args.repeat < 1:
+        raise UsageError(f"--projects must be from 1 to {generate.MAX_PROJECTS}, and --repeat at least 1")
     if args.data is not None:
         data_files(args)  # the same checks as every --data
     if args.json:

@@ -114,6 +114,9 @@ PROGRAMMES = (
 )
 FIRST_YEAR, LAST_YEAR = 2004, 2024
 PROJECTS_PER_SOURCE = 100
+# File names keep their order up to 99,999 source documents; 10 million projects are also
+# about 250 million triples (34 GB of N-Triples): a larger number is taken for a typing slip.
+MAX_PROJECTS = PROJECTS_PER_SOURCE * 99_999
 
 GOALS = (
     ("Aktywizacja społeczna i zawodowa osób zagrożonych wykluczeniem społecznym.",
