@@ -146,3 +146,9 @@ def test_methods_practice_and_role(graph):
             wkg:introducedPractice method:community-social-work ;
             wkg:introducedRole role:animator .
     }}""")
+
+
+def test_the_animator_role_says_what_it_is_derived_from(graph):
+    notes = {note.language for note, in rows(graph, f"""SELECT ?note WHERE {{
+        {P} skos:editorialNote ?note . FILTER(CONTAINS(STR(?note), "role:animator")) }}""")}
+    assert notes == {"pl", "en"}
