@@ -13,7 +13,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, SH, VOID, XSD
 
 from conftest import BASE
-from welfare_kg import dcat, export, resources, store
+from welfare_kg import dcat, export, resources, stats, store
 from welfare_kg.cli import main
 
 SHAPES_DIR = Path(__file__).resolve().parents[2] / "shared/external/dcat-ap/3.0.1/html-shacl"
@@ -174,3 +174,27 @@ def test_the_code_digest_covers_the_template_and_the_package(monkeypatch, tmp_pa
     before = dcat.code_digest()
     template.write_bytes(template.read_bytes() + b"\n# a new line\n")
     assert dcat.code_digest() != before
+
+
+@pytest.mark.parametrize("work", [dcat.description, stats.compute], ids=["dcat", "stats"])
+def test_work_done_in_a_thread_leaves_no_query_result_for_another_thread_to_free(dataset, work):
+    """The server describes its dataset in a thread. A query result read only in part stayed
+    in a reference cycle, and Oxigraph's results may be freed only by the thread that made
+    them: when another thread's garbage collection reached it, the server's log showed a
+    traceback ("PyQuerySolutions is unsendable")."""
+    import gc
+    import threading
+
+    reported = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = reported.append
+    gc.disable()  # whatever the thread leaves in cycles is collected below, by this thread
+    try:
+        thread = threading.Thread(target=work, args=(dataset,))
+        thread.start()
+        thread.join()
+    finally:
+        gc.enable()
+        gc.collect()
+        sys.unraisablehook = hook
+    assert [str(report.exc_value) for report in reported] == []

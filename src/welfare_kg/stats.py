@@ -33,11 +33,11 @@ ORDER BY DESC(?projects) ?institution
 
 
 def compute(dataset: Dataset) -> dict:
-    triples = int(next(iter(dataset.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")))[0])
+    (triples,), = dataset.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")  # read to the end, see dcat.void_figures
     names = dataset.namespace_manager
     per_class = [(display(c, names), int(n)) for c, n in dataset.query(ENTITIES_PER_CLASS)]
     per_institution = [(display(i, names), int(n)) for i, n in dataset.query(PROJECTS_PER_INSTITUTION)]
-    return {"triples": triples, "entities_per_class": per_class, "projects_per_institution": per_institution}
+    return {"triples": int(triples), "entities_per_class": per_class, "projects_per_institution": per_institution}
 
 
 def format_text(stats: dict) -> str:
