@@ -1060,3 +1060,50 @@ def test_a_download_that_failed_is_made_again_on_the_next_request(tmp_path):
         downloads.made("nt").result(timeout=30)
     assert b"<urn:a> <urn:b> <urn:c> ." in downloads.made("nt").result(timeout=30).read_bytes()
     assert len(attempts) == 2
+
+
+class CountingPool:
+    """Answers every SPARQL request with an empty answer in the format asked for, and counts the requests."""
+
+    def __init__(self, remote=None):
+        self.remote = remote
+        self.calls = 0
+
+    async def call(self, request_data: dict, timeout: float):
+        self.calls += 1
+        media, body = sp.RESULT_FORMATS[request_data["results_format"]][0], request_data["results_format"].encode()
+        return 200, media, body, {}
+
+
+@pytest.mark.parametrize("remote, computed_again", [(None, False), ("a remote store", True)])
+def test_a_revalidated_query_answer_is_not_computed_again_while_the_data_cannot_change(remote, computed_again):
+    """The embedded store never changes under a running server: a current copy's 304 costs no
+    query. A remote store may change at any time, so there the answer is computed again."""
+    import asyncio
+
+    import httpx
+
+    from welfare_kg import server as serving
+
+    pool = CountingPool(remote)
+    app = serving.create_app(pool, public=True, timeout=5, max_rows=10, triples=0)
+    path = "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p ?o }"})
+
+    async def ask():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
+            first = await client.get(path, headers={"Accept": "application/sparql-results+json"})
+            again = await client.get(path, headers={"Accept": "application/sparql-results+json",
+                                                    "If-None-Match": first.headers["etag"]})
+            head = await client.head(path, headers={"Accept": "application/sparql-results+json",
+                                                    "If-None-Match": first.headers["etag"]})
+            other = await client.get(path, headers={"Accept": "application/sparql-results+xml",
+                                                    "If-None-Match": first.headers["etag"]})
+            return first, again, head, other
+
+    first, again, head, other = asyncio.run(ask())
+    assert first.status_code == 200
+    assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", first.headers["etag"])
+    assert again.headers["cache-control"] == "no-cache" and "Accept" in again.headers["vary"]
+    assert "content-type" not in again.headers and head.status_code == 304
+    assert other.status_code == 200  # another format is another answer
+    assert pool.calls == (4 if computed_again else 2)

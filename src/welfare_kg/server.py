@@ -9,6 +9,7 @@ never does (updates, SERVICE, oversized bodies), negotiates formats, and writes 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import gzip
@@ -325,7 +326,10 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
     origins = {"allow_origins": ["*"]} if public else {"allow_origin_regex": LOOPBACK_ORIGIN}
     cors = Middleware(CORSMiddleware, **origins, allow_methods=["GET", "HEAD", "POST"],
                       allow_headers=["Accept", "Content-Type", "Prefer"], expose_headers=list(EXPOSED_HEADERS))
-    app = Starlette(routes=routes, middleware=[cors, Middleware(ConditionalGet, private=not public)])
+    # A remote store may change under a running server; the embedded one never does.
+    fixed_data = pool is None or pool.remote is None
+    app = Starlette(routes=routes, middleware=[cors, Middleware(ConditionalGet, private=not public,
+                                                                fixed_data=fixed_data)])
     return AccessLog(app if public else LoopbackHostOnly(app))
 
 
@@ -437,20 +441,36 @@ class ConditionalGet:
     and again, and the data only changes with a new store. Files (downloads, the query page's
     scripts) answer for their own validators. Every answer may be stored but must be
     revalidated (``no-cache``); the full server's, which may hold personal data, only by the
-    client itself (``private``)."""
+    client itself (``private``).
+
+    With ``fixed_data`` (the embedded store, which a running server never sees change) the
+    ETag of the last answer to each request is remembered, so a client revalidating a query
+    answer or a page gets its 304 without the answer being computed again."""
 
     # What a 304 must not carry: it has no body.
     BODY_HEADERS = ("content-length", "content-type", "content-encoding", "content-range", "content-disposition")
+    REMEMBERED = 10_000  # requests whose last ETag is kept, the least recently asked dropped first
+    # Besides the URL, what the answer may depend on (the handlers read no other header).
+    REQUEST_HEADERS = ("accept", "accept-encoding", "prefer")
 
-    def __init__(self, app, *, private: bool):
+    def __init__(self, app, *, private: bool, fixed_data: bool = False):
         self.app = app
         self.cache_control = "private, no-cache" if private else "no-cache"
+        self.fixed_data = fixed_data
+        self.answered: collections.OrderedDict[bytes, list] = collections.OrderedDict()  # request → 304's headers
 
     async def __call__(self, scope, receive, send):
         from starlette.datastructures import Headers, MutableHeaders
 
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
+        if_none_match = Headers(scope=scope).get("if-none-match")
+        request = self.request_key(scope) if self.fixed_data else None
+        known = self.answered.get(request) if request is not None else None
+        if known is not None and sp.not_modified(if_none_match, None, MutableHeaders(raw=known)["etag"]):
+            self.answered.move_to_end(request)
+            await send({"type": "http.response.start", "status": 304, "headers": known})
+            return await send({"type": "http.response.body", "body": b""})
         held: dict = {}  # the start of the answer being buffered
         body: list[bytes] = []
 
@@ -472,14 +492,35 @@ class ConditionalGet:
             headers = MutableHeaders(raw=held["start"]["headers"])
             headers["etag"] = await asyncio.to_thread(entity_tag, whole) if len(whole) > 2 ** 20 \
                 else entity_tag(whole)
-            if sp.not_modified(Headers(scope=scope).get("if-none-match"), None, headers["etag"]):
-                for name in self.BODY_HEADERS:
-                    del headers[name]
-                held["start"], whole = {**held["start"], "status": 304, "headers": headers.raw}, b""
+            unchanged = MutableHeaders(raw=list(headers.raw))
+            for name in self.BODY_HEADERS:
+                del unchanged[name]
+            if request is not None and scope["method"] == "GET":  # a HEAD's body may be left out
+                self.remember(request, unchanged.raw)
+            if sp.not_modified(if_none_match, None, headers["etag"]):
+                held["start"], whole = {**held["start"], "status": 304, "headers": unchanged.raw}, b""
             await send(held["start"])
             await send({"type": "http.response.body", "body": whole})
 
         await self.app(scope, receive, answer)
+
+    def remember(self, request: bytes, headers: list) -> None:
+        self.answered[request] = headers
+        self.answered.move_to_end(request)
+        if len(self.answered) > self.REMEMBERED:
+            self.answered.popitem(last=False)
+
+    @classmethod
+    def request_key(cls, scope) -> bytes:
+        """The request's URL (scheme, Host, path as sent, query) and the headers its answer depends on."""
+        from starlette.datastructures import Headers
+
+        headers = Headers(scope=scope)
+        parts = [scope.get("scheme", "http"), headers.get("host", ""),
+                 scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
+                 scope.get("query_string", b"").decode("latin-1"),
+                 *(",".join(headers.getlist(name)) for name in cls.REQUEST_HEADERS)]
+        return hashlib.blake2b("\n".join(parts).encode("utf-8", "surrogateescape"), digest_size=16).digest()
 
 
 def entity_tag(body: bytes) -> str:
