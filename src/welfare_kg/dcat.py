@@ -150,12 +150,15 @@ def vocabularies(dataset: Dataset) -> list[URIRef]:
 
 
 def _add_dates(graph: Graph, dataset: Dataset) -> None:
-    """issued = modified = the ontology's dcterms:modified (no wall clock); version from it too."""
+    """issued and modified are the ontology's (no wall clock): a portal reads issued as the
+    first publication, which stays put while modified follows each change; version from it too."""
     modified = dataset.value(ONTOLOGY, DCTERMS.modified)
+    issued = dataset.value(ONTOLOGY, DCTERMS.issued) or modified
     version = dataset.value(ONTOLOGY, OWL.versionInfo)
     for node in (CATALOGUE, DATASET):
+        if issued is not None:
+            graph.add((node, DCTERMS.issued, issued))
         if modified is not None:
-            graph.add((node, DCTERMS.issued, modified))
             graph.add((node, DCTERMS.modified, modified))
     if version is not None:
         graph.add((DATASET, DCAT_VERSION, Literal(str(version))))
