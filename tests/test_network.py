@@ -215,3 +215,17 @@ def test_cli_network_csv(capsys, cache_dir):
     assert {row[0] for row in table[1:]} >= {MOPS_GDYNIA, PROXIMA}
     proxima, gdynia = (next(r for r in table[1:] if r[0] == iri) for iri in (PROXIMA, MOPS_GDYNIA))
     assert proxima[5] == gdynia[5]  # the pair forms its own community
+
+
+@pytest.mark.parametrize("view", ["methods", "overview"])
+def test_edges_say_what_the_data_says_of_a_project_without_a_lead(dataset, view):
+    """001 has no lead: CAL and ISP are responsible for one of its tasks, and the standard it
+    works out is planned. Neither may be drawn as a lead or as a method in use."""
+    graph = views.build(dataset, views.load_view(view))
+    standards = "https://w3id.org/welfare-kg/id/project/standardy-uslug-pomocy-i-integracji-2009"
+    edges = {(target.rsplit("/", 1)[1], data["predicate"].rsplit("/", 1)[1])
+             for _, target, data in graph.out_edges(standards, data=True)}
+    assert ("stowarzyszenie-cal", "responsibleOrganisation") in edges
+    assert ("community-social-work-standard", "plannedPractice") in edges
+    assert not {edge for edge in edges if edge[1] == "leadOrganisation"}
+    assert ("community-social-work-standard", "usesMethod") not in edges
