@@ -409,3 +409,31 @@ def test_a_graph_answer_refuses_a_tabular_format(capsys, cache_dir, tmp_path, mo
     assert main(["--cache-dir", str(cache_dir), "query", "-"]) == 0
     turtle = capsys.readouterr().out
     assert "PREFIX wkg: <https://w3id.org/welfare-kg/ontology/>" in turtle and "ns1:" not in turtle
+
+
+@pytest.mark.parametrize("argv, name, starts", [
+    (["query", "cq10-method-taxonomy"], "answer.csv", b"method,methodLabel,"),
+    (["query", "cq10-method-taxonomy"], "answer.JSON", b'{"results"'),
+    (["export", "--public"], "graph.nt", b"<"),
+    (["export", "--public"], "graph.jsonld", b"["),
+    (["network", "overview"], "nodes.csv", b"iri,"),
+    (["viz", "overview"], "picture.svg", b"<?xml"),
+])
+def test_the_output_files_extension_chooses_the_format(capsys, cache_dir, tmp_path, argv, name, starts):
+    """`-o answer.csv` writes CSV: a spreadsheet given the fixed-width table lost data silently."""
+    target = tmp_path / name
+    assert run_cli(capsys, cache_dir, *argv, "-o", str(target))[0] == 0
+    assert target.read_bytes().startswith(starts)
+
+
+@pytest.mark.parametrize("argv, name, given, named", [
+    (["query", "cq10-method-taxonomy"], "answer.csv", "json", "csv"),
+    (["export"], "graph.nt", "turtle", "nt"),
+    (["viz", "overview"], "picture.html", "svg", "html"),
+])
+def test_an_extension_naming_another_format_than_given_is_refused(capsys, cache_dir, tmp_path, argv, name,
+                                                                  given, named):
+    target = tmp_path / name
+    code, _, err = run_cli(capsys, cache_dir, *argv, "--format", given, "-o", str(target))
+    assert code == 2 and not target.exists()
+    assert err == f"welfare-kg: -o {target} names the {named} format, but --format is {given}: change one of them\n"

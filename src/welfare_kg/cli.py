@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "output", None) is STANDARD_OUTPUT:
         args.output = None
     try:
+        if hasattr(args, "format_suffixes"):
+            args.format = chosen_format(args.format, args.output, args.format_suffixes, args.format_default)
         if args.endpoint and not getattr(args, "remote", False):
             raise UsageError(f"{args.command} works on the embedded store only; --endpoint is not supported there")
         if not args.endpoint:
@@ -67,6 +69,25 @@ def standard_output():
         os.dup2(null, sys.stdout.fileno())
         os.close(null)
         raise UsageError(f"standard output: cannot write: {error.strerror or error}") from None
+
+
+def chosen_format(given: str | None, output: Path | None, suffixes: dict[str, str], default: str) -> str:
+    """``--format``, else the format ``-o``'s extension names, else the default; a file named
+    for one format is never silently written in another."""
+    named = suffixes.get(output.suffix.lower()) if output is not None else None
+    if given is None:
+        return named or default
+    if named is not None and named != given:
+        raise UsageError(f"-o {output} names the {named} format, but --format is {given}: "
+                         f"change one of them")
+    return given
+
+
+def format_arguments(parser, choices: tuple[str, ...], default: str, suffixes: dict[str, str]) -> None:
+    """``--format``, chosen by ``-o``'s extension when not given (see :func:`chosen_format`)."""
+    parser.add_argument("--format", choices=choices, default=None,
+                        help=f"default: the one -o's extension names ({', '.join(sorted(suffixes))}), else {default}")
+    parser.set_defaults(format_suffixes=suffixes, format_default=default)
 
 
 def say(line: str) -> None:
@@ -187,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("query", metavar="NAME|FILE|-")
     query.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="bind a parameter (IRI, prefixed name or literal); repeatable")
-    query.add_argument("--format", choices=results.FORMATS, default="table")
+    format_arguments(query, results.FORMATS, "table", {".csv": "csv", ".tsv": "tsv", ".json": "json"})
     query.add_argument("-o", "--output", type=output_file, help=OUTPUT_HELP)
     add_data_argument(query)
     add_remote_arguments(query)
@@ -195,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     query.set_defaults(remote=True, handler=cmd_query)
 
     exporter = sub.add_parser("export", help="write the ontology plus the graph as RDF")
-    exporter.add_argument("--format", choices=tuple(export.FORMATS), default="turtle")
+    format_arguments(exporter, tuple(export.FORMATS), "turtle",
+                     {suffix: name for name, (suffix, _) in export.FORMATS.items()}
+                     | {".json": "jsonld", ".xml": "xml", ".owl": "xml"})
     exporter.add_argument("--public", action="store_true", help="leave out everything marked as personal data")
     exporter.add_argument("-o", "--output", type=output_file, help=OUTPUT_HELP)
     add_data_argument(exporter)
@@ -204,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     viz = sub.add_parser("viz", help="draw a view as an interactive offline HTML page, or as SVG/PNG")
     add_view_arguments(viz)
-    viz.add_argument("--format", choices=("html", "svg", "png"), default="html")
+    format_arguments(viz, ("html", "svg", "png"), "html", {".html": "html", ".htm": "html", ".svg": "svg", ".png": "png"})
     viz.add_argument("-o", "--output", type=Path, help="file to write (default: VIEW.FORMAT here)")
     viz.add_argument("--max-nodes", type=node_count, default=None,
                      help="refuse to draw more nodes than this (default: see README, 'Large graphs')")
@@ -214,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     analysis = sub.add_parser("network", help="degree, betweenness and communities of a view's nodes")
     add_view_arguments(analysis)
-    analysis.add_argument("--format", choices=("table", "csv", "json", "graphml", "gexf"), default="table")
+    format_arguments(analysis, ("table", "csv", "json", "graphml", "gexf"), "table",
+                     {".csv": "csv", ".json": "json", ".graphml": "graphml", ".gexf": "gexf"})
     analysis.add_argument("-o", "--output", type=output_file, help=OUTPUT_HELP)
     add_data_argument(analysis)
     add_remote_arguments(analysis)
