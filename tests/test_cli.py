@@ -437,3 +437,27 @@ def test_an_extension_naming_another_format_than_given_is_refused(capsys, cache_
     code, _, err = run_cli(capsys, cache_dir, *argv, "--format", given, "-o", str(target))
     assert code == 2 and not target.exists()
     assert err == f"welfare-kg: -o {target} names the {named} format, but --format is {given}: change one of them\n"
+
+
+def test_an_iri_parameter_that_names_nothing_is_pointed_out(capsys, cache_dir):
+    """A typo in an IRI looked like "no partners"; the answer stays empty, and stderr says why."""
+    code, out, err = run_cli(capsys, cache_dir, "query", "cq02-partners-of", "--param", "org=organisation:mops-gdnyia",
+                             "--format", "csv")
+    assert (code, out) == (0, "partner,partnerLabel,country,project\r\n")
+    assert err == ("welfare-kg: note: parameter org: <https://w3id.org/welfare-kg/id/organisation/mops-gdnyia> "
+                   "is in no triple of the graph, so nothing can match it (a typo?)\n")
+    code, out, err = run_cli(capsys, cache_dir, "query", "cq02-partners-of", "--format", "csv")
+    assert code == 0 and "mvo-proxima" in out and err == ""
+
+
+def test_a_parameter_given_twice_is_refused(capsys, cache_dir):
+    code, out, err = run_cli(capsys, cache_dir, "query", "cq05-active-in-year", "--param", "year=2006",
+                             "--param", "year=2019")
+    assert (code, out) == (2, "")
+    assert err == "welfare-kg: --param year is given twice; a query takes one value per parameter\n"
+
+
+def test_a_picture_left_empty_by_its_filters_says_so(capsys, cache_dir, tmp_path):
+    code, out, err = run_cli(capsys, cache_dir, "viz", "overview", "--year", "1990", "-o", str(tmp_path / "v.html"))
+    assert code == 0 and "(0 nodes, 0 edges)" in out
+    assert err == "welfare-kg: note: nothing to show: --year 1990 leaves no node\n"

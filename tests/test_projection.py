@@ -109,6 +109,12 @@ def test_focus_on_unknown_label_says_so(dataset):
         build(dataset, focus="Atlantis")
 
 
+def test_focus_left_out_by_a_filter_says_which(dataset):
+    """Proxima is in the overview, but its only project ended before 2010."""
+    with pytest.raises(UsageError, match="mvo-proxima is in the 'overview' view, but --year 2010 leaves it out"):
+        build(dataset, focus="MVO Proxima", year=2010)
+
+
 def test_year_keeps_active_projects_and_what_hangs_off_them(dataset):
     graph = build(dataset, year=2010)
     projects = {n for n, d in graph.nodes(data=True) if d["group"] == "Project"}

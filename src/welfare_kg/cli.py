@@ -411,6 +411,10 @@ def view_graph(args):
     types = [t.strip().rsplit(":", 1)[-1] for t in args.types.split(",") if t.strip()] if args.types else None
     graph = views.build(dataset, view, lang=args.lang, focus=args.focus, hops=args.hops, types=types,
                         year=args.year)
+    if graph.number_of_nodes() == 0:  # a blank picture or report should not look like a fault
+        filters = " ".join(f"{flag} {value}" for flag, value in (("--year", args.year), ("--types", args.types))
+                           if value is not None)
+        print(f"welfare-kg: note: nothing to show: {filters or 'the view'} leaves no node", file=sys.stderr)
     return view, graph
 
 
@@ -494,6 +498,8 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise UsageError(f"--param expects NAME=VALUE, got '{pair}'")
+        if name.strip() in params:
+            raise UsageError(f"--param {name.strip()} is given twice; a query takes one value per parameter")
         params[name.strip()] = value
     return params
 
@@ -510,6 +516,9 @@ def cmd_query(args) -> int:
                          f"is for SELECT and ASK answers")
     dataset = open_graph(args)
     params = parse_params(args.param)
+    for name, iri in queries.unknown_resources(dataset, item, params):
+        print(f"welfare-kg: note: parameter {name}: <{iri}> is in no triple of the graph, so nothing can "
+              f"match it (a typo?)", file=sys.stderr)
     # Answers straight from the store's own results: an rdflib term per value takes most of the time.
     if remote.is_remote(dataset) and kind == "SELECT" and args.format in results.ANSWER_FORMATS:
         emit(queries.run_remote_select(dataset, item, params, args.format), args.output)

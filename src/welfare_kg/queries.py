@@ -198,6 +198,19 @@ def bindings_for(query: CatalogueQuery, given: dict[str, str]) -> dict[str, obje
     return bindings
 
 
+def unknown_resources(dataset, query: CatalogueQuery, given: dict[str, str]) -> list[tuple[str, URIRef]]:
+    """The IRI parameters (name, IRI) that no triple of the dataset names: most likely a typo,
+    which would otherwise look like an empty answer."""
+    unknown = []
+    for parameter in query.parameters:
+        value = given.get(parameter.name, parameter.default)
+        if parameter.kind == "iri" and value is not None:
+            iri = expand_iri(value, parameter.name).n3()
+            if not dataset.query(f"ASK {{ {{ {iri} ?p ?o }} UNION {{ ?s ?p {iri} }} }}").askAnswer:
+                unknown.append((parameter.name, URIRef(iri[1:-1])))
+    return unknown
+
+
 _WHERE_OPEN = re.compile(r"\bWHERE\s*\{|\b(?:SELECT|ASK|DESCRIBE)\b[^{]*\{", re.IGNORECASE)
 
 

@@ -98,14 +98,19 @@ def build(dataset: Dataset, view: View, *, lang: str = "pl", focus: str | None =
         if unknown:
             raise UsageError(f"--types: no {', '.join(unknown)} in the '{view.name}' view; its classes are: "
                              f"{', '.join(sorted(known))}")
+    whole = graph
     if year is not None:
         graph = projection.active_in(graph, year)
     if types:
         graph = projection.of_types(graph, types)
     if focus is not None:
         centre = resolve_entity(dataset, focus)
-        if centre not in graph:
+        if centre not in whole:
             raise UsageError(f"--focus: {centre} is not in the '{view.name}' view")
+        if centre not in graph:
+            narrowed = " and ".join(f"{flag} {value}" for flag, value in
+                                    (("--year", year), ("--types", ",".join(types or ()))) if value)
+            raise UsageError(f"--focus: {centre} is in the '{view.name}' view, but {narrowed} leaves it out")
         graph = projection.neighbourhood(graph, centre, hops)
     filters = describe_filters(lang, focus=focus, hops=hops, types=types, year=year)
     graph.graph.update(view=view.name, filters=filters,
