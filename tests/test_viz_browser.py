@@ -42,8 +42,8 @@ def overview_html(overview, tmp_path_factory) -> Path:
 class OpenPage:
     """A page opened from disk that records console errors and every request leaving the file."""
 
-    def __init__(self, browser, path: Path):
-        self.context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    def __init__(self, browser, path: Path, viewport: tuple[int, int] = (1600, 1000)):
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         self.errors: list[str] = []
         self.outside: list[str] = []
         self.context.route("**/*", self._route)
@@ -205,3 +205,25 @@ def test_english_page_and_a_focused_view(browser, dataset, tmp_path):
     finally:
         opened.close()
 
+
+
+@pytest.mark.parametrize("name", views.view_names())
+@pytest.mark.parametrize("viewport", [(1366, 680), (800, 600), (700, 900)])
+def test_every_label_is_in_sight_when_the_page_opens(browser, dataset, tmp_path, name, viewport):
+    """On a small screen long names ("Fundacja Instytut Spraw Publicznych") ran off the canvas:
+    the first fit took the discs only (the partnerships view at 800×600 and 700×900)."""
+    view = views.load_view(name)
+    path = tmp_path / f"{name}.html"
+    viz_page.write(views.build(dataset, view), view, path, fmt="html", lang="pl")
+    opened = OpenPage(browser, path, viewport)
+    try:
+        cut = opened.js("""() => {
+            const box = document.getElementById('network').getBoundingClientRect();
+            return network.body.data.nodes.getIds().filter(id => {
+              const b = network.getBoundingBox(id);
+              const a = network.canvasToDOM({x: b.left, y: b.top}), z = network.canvasToDOM({x: b.right, y: b.bottom});
+              return a.x < 0 || a.y < 0 || z.x > box.width || z.y > box.height;
+            }); }""")
+        assert cut == []
+    finally:
+        opened.close()
