@@ -405,6 +405,17 @@ def test_entity_iri_as_html_page(server):
     assert 'src="data:image/svg+xml;base64,' in page  # the neighbourhood picture
 
 
+def test_an_entity_page_names_every_property_in_the_readers_language(server):
+    """dcterms:description, skos:editorialNote and the other reused annotation properties were
+    shown by their prefixed names, while the ontology's own properties had words."""
+    count = "/id/indicator/standardy-uslug-pomocy-i-integracji-2009-social-workers"
+    for lang, description, note in (("pl", "opis", "nota redakcyjna"), ("en", "description", "editorial note")):
+        page = curl("-H", "Accept: text/html", f"{server.url}{count}?lang={lang}")
+        assert f'title="http://purl.org/dc/terms/description">{description}</a>' in page, lang
+        assert f'title="http://www.w3.org/2004/02/skos/core#editorialNote">{note}</a>' in page, lang
+        assert not re.search(r">(dcterms|skos|rdfs):[A-Za-z]+</a>", page), lang
+
+
 def test_ontology_and_vocabulary_iris_dereference(server):
     for path in ("/ontology", "/ontology/Project", "/vocab/method/job-shadowing"):
         status, _, body = fetch(server.url + path, headers={"Accept": "text/turtle"})
