@@ -242,3 +242,9 @@ def test_filtered_views_still_draw(dataset, tmp_path):
         page.write(graph, view, tmp_path / "f.html", fmt="html", lang="pl")
         assert len(embedded((tmp_path / "f.html").read_text(encoding="utf-8"))["nodes"]) == graph.number_of_nodes()
         page.write(graph, view, tmp_path / "f.png", fmt="png", lang="pl")
+
+
+def test_no_two_classes_share_a_colour():
+    """Identical swatches with different names in a legend cannot be told apart on the picture."""
+    colours = views.palette()
+    assert len(set(map(str.lower, colours.values()))) == len(colours)
