@@ -9,7 +9,7 @@ from pathlib import Path
 import networkx as nx
 from rdflib import Dataset, Literal
 
-from . import projection, remote, resources
+from . import generate, projection, remote, resources
 from .errors import UsageError
 from .queries import expand_iri, with_bindings
 
@@ -113,9 +113,19 @@ def build(dataset: Dataset, view: View, *, lang: str = "pl", focus: str | None =
             raise UsageError(f"--focus: {centre} is in the '{view.name}' view, but {narrowed} leaves it out")
         graph = projection.neighbourhood(graph, centre, hops)
     filters = describe_filters(lang, focus=focus, hops=hops, types=types, year=year)
-    graph.graph.update(view=view.name, filters=filters,
-                       title=view.title(lang) + (f" · {filters}" if filters else ""))
+    heading = " · ".join(part for part in (view.title(lang), filters, synthetic_mark(graph, lang)) if part)
+    graph.graph.update(view=view.name, filters=filters, title=heading)
     return graph
+
+
+def synthetic_mark(graph: nx.MultiDiGraph, lang: str) -> str:
+    """Words for a title whose picture holds generated nodes (``generate``), which would
+    otherwise pass for real centres and projects."""
+    synthetic = sum(1 for node in graph if f"/{generate.SYN}" in node)
+    if not synthetic:
+        return ""
+    return {"pl": f"w tym {synthetic} węzłów syntetycznych (welfare-kg generate)",
+            "en": f"including {synthetic} synthetic nodes (welfare-kg generate)"}[lang]
 
 
 def describe_filters(lang: str, *, focus: str | None, hops: int, types: list[str] | None,
