@@ -461,3 +461,10 @@ def test_a_picture_left_empty_by_its_filters_says_so(capsys, cache_dir, tmp_path
     code, out, err = run_cli(capsys, cache_dir, "viz", "overview", "--year", "1990", "-o", str(tmp_path / "v.html"))
     assert code == 0 and "(0 nodes, 0 edges)" in out
     assert err == "welfare-kg: note: nothing to show: --year 1990 leaves no node\n"
+
+
+def test_hops_without_focus_is_refused(capsys, cache_dir, tmp_path):
+    """It used to be ignored silently: the whole view was drawn."""
+    code, _, err = run_cli(capsys, cache_dir, "viz", "overview", "--hops", "2", "-o", str(tmp_path / "v.html"))
+    assert (code, err) == (2, "welfare-kg: --hops counts steps around --focus; give --focus too\n")
+    assert not (tmp_path / "v.html").exists()

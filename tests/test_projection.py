@@ -104,6 +104,12 @@ def test_focus_that_is_ambiguous_lists_candidates(dataset):
         build(dataset, focus="Gdy")
 
 
+def test_focus_picks_the_one_match_the_view_draws(dataset):
+    """"Sami sobie" is in the project's label and in its source page's; only the project is drawn."""
+    graph = build(dataset, focus="Sami sobie")
+    assert str(PROJECT["sami-sobie-2006"]) in graph
+
+
 def test_focus_on_unknown_label_says_so(dataset):
     with pytest.raises(UsageError, match="nothing is labelled 'Atlantis'"):
         build(dataset, focus="Atlantis")

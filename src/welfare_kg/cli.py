@@ -398,7 +398,7 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("view", nargs="?", default="overview", help="a view in viz/ (default: overview)")
     parser.add_argument("--lang", choices=("pl", "en"), default="pl", help="language of labels")
     parser.add_argument("--focus", metavar="ENTITY", help="IRI, prefixed name or label to centre on")
-    parser.add_argument("--hops", type=hops, default=1, help="with --focus: how many steps around it")
+    parser.add_argument("--hops", type=hops, help="with --focus: how many steps around it (default 1)")
     parser.add_argument("--types", metavar="CLASS,...", help="keep only nodes of these classes (e.g. Project,Concept)")
     parser.add_argument("--year", type=year, help="keep projects active that year and what hangs off them")
 
@@ -406,11 +406,13 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
 def view_graph(args):
     from . import views
 
+    if args.hops is not None and args.focus is None:
+        raise UsageError("--hops counts steps around --focus; give --focus too")
     dataset = open_graph(args)
     view = views.load_view(args.view)
     types = [t.strip().rsplit(":", 1)[-1] for t in args.types.split(",") if t.strip()] if args.types else None
-    graph = views.build(dataset, view, lang=args.lang, focus=args.focus, hops=args.hops, types=types,
-                        year=args.year)
+    graph = views.build(dataset, view, lang=args.lang, focus=args.focus, hops=1 if args.hops is None else args.hops,
+                        types=types, year=args.year)
     if graph.number_of_nodes() == 0:  # a blank picture or report should not look like a fault
         filters = " ".join(f"{flag} {value}" for flag, value in (("--year", args.year), ("--types", args.types))
                            if value is not None)

@@ -58,8 +58,9 @@ def palette() -> dict[str, str]:
     return dict(spec["colours"])
 
 
-def resolve_entity(dataset: Dataset, text: str) -> str:
-    """An IRI, a prefixed name, or a label (case-insensitive) matching exactly one resource."""
+def resolve_entity(dataset: Dataset, text: str, drawn=()) -> str:
+    """An IRI, a prefixed name, or a label (case-insensitive) matching exactly one resource,
+    or exactly one of those ``drawn`` (a project's name is also in its source page's label)."""
     if ":" in text and " " not in text:
         try:
             return str(expand_iri(text, "focus"))
@@ -75,6 +76,8 @@ def resolve_entity(dataset: Dataset, text: str) -> str:
     rows = list(dataset.query(with_bindings(query, {"_text_literal": Literal(text)})))
     exact = {str(e) for e, label in rows if str(label).lower() == text.lower()}
     candidates = exact or {str(e) for e, _ in rows}
+    if len(candidates) > 1 and len(candidates & set(drawn)) == 1:
+        candidates &= set(drawn)
     if len(candidates) == 1:
         return candidates.pop()
     if not candidates:
@@ -104,7 +107,7 @@ def build(dataset: Dataset, view: View, *, lang: str = "pl", focus: str | None =
     if types:
         graph = projection.of_types(graph, types)
     if focus is not None:
-        centre = resolve_entity(dataset, focus)
+        centre = resolve_entity(dataset, focus, drawn=whole)
         if centre not in whole:
             raise UsageError(f"--focus: {centre} is not in the '{view.name}' view")
         if centre not in graph:
