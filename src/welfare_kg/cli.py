@@ -227,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     viz = sub.add_parser("viz", help="draw a view as an interactive offline HTML page, or as SVG/PNG")
     add_view_arguments(viz)
-    format_arguments(viz, ("html", "svg", "png"), "html", {".html": "html", ".htm": "html", ".svg": "svg", ".png": "png"})
+    format_arguments(viz, ("html", "svg", "png"), "html",
+                     {".html": "html", ".htm": "html", ".svg": "svg", ".png": "png"})
     viz.add_argument("-o", "--output", type=Path, help="file to write (default: VIEW.FORMAT here)")
     viz.add_argument("--max-nodes", type=node_count, default=None,
                      help="refuse to draw more nodes than this (default: see README, 'Large graphs')")
