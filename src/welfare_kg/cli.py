@@ -78,8 +78,7 @@ def chosen_format(given: str | None, output: Path | None, suffixes: dict[str, st
     if given is None:
         return named or default
     if named is not None and named != given:
-        raise UsageError(f"-o {output} names the {named} format, but --format is {given}: "
-                         f"change one of them")
+        raise UsageError(f"-o {output} names the {named} format, but --format is {given}: change one of them")
     return given
 
 

@@ -130,7 +130,9 @@ def describe(dataset: Dataset) -> Graph:
 
 def void_figures(dataset: Dataset) -> dict[str, int]:
     """Triples, entities, classes, properties, distinct subjects and objects of the public data."""
-    row, = dataset.query(VOID_FIGURES)  # read to the end: a result left half-read is freed by whichever thread collects it
+    # Read to the end: a result left half-read is freed by whichever thread collects it, and
+    # Oxigraph's results may be freed only by the thread that made them.
+    row, = dataset.query(VOID_FIGURES)
     return {name: int(row[name]) for name in VOID_ORDER}
 
 
