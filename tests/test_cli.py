@@ -13,8 +13,10 @@ import sys
 import time
 
 import pytest
+from rdflib import Graph
+from rdflib.namespace import DCAT, RDF
 
-from welfare_kg import queries, resources, store
+from welfare_kg import dcat, queries, resources, store
 from welfare_kg.cli import main
 from welfare_kg.errors import UsageError
 
@@ -402,7 +404,12 @@ def test_a_graph_answer_refuses_a_tabular_format(capsys, cache_dir, tmp_path, mo
     monkeypatch.setattr("sys.stdin", io.StringIO("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 1"))
     assert main(["--cache-dir", str(cache_dir), "query", "-", "--format", "csv", "-o", str(tmp_path / "a.csv")]) == 2
     assert capsys.readouterr().err == ("welfare-kg: stdin: a CONSTRUCT answer is a graph, written as Turtle; "
-                                       "--format csv is for SELECT and ASK answers\n")
+                                       "--format csv asks for csv, which is for SELECT and ASK answers\n")
+    # and when the file's extension asked for it, the message names the file
+    monkeypatch.setattr("sys.stdin", io.StringIO("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 1"))
+    assert main(["--cache-dir", str(cache_dir), "query", "-", "-o", str(tmp_path / "g.json")]) == 2
+    assert capsys.readouterr().err == ("welfare-kg: stdin: a CONSTRUCT answer is a graph, written as Turtle; "
+                                       f"-o {tmp_path / 'g.json'} asks for json, which is for SELECT and ASK answers\n")
     assert list(tmp_path.iterdir()) == []
     project = "<https://w3id.org/welfare-kg/ontology/Project>"
     monkeypatch.setattr("sys.stdin", io.StringIO(f"CONSTRUCT {{ ?s a {project} }} WHERE {{ ?s a {project} }} LIMIT 1"))
@@ -424,6 +431,25 @@ def test_the_output_files_extension_chooses_the_format(capsys, cache_dir, tmp_pa
     target = tmp_path / name
     assert run_cli(capsys, cache_dir, *argv, "-o", str(target))[0] == 0
     assert target.read_bytes().startswith(starts)
+
+
+def test_dcat_writes_the_format_its_file_names(capsys, cache_dir, tmp_path):
+    target = tmp_path / "dataset.jsonld"
+    assert run_cli(capsys, cache_dir, "dcat", "-o", str(target))[0] == 0
+    described = Graph().parse(target, format="json-ld")
+    assert (dcat.DATASET, RDF.type, DCAT.Dataset) in described
+
+
+@pytest.mark.parametrize("argv, name, message", [
+    (["generate", "--projects", "1"], "g.jsonld", "names the jsonld format, but generate writes N-Triples (.nt)"),
+    (["viz", "overview"], "-", "viz writes a file (HTML, SVG or PNG), not standard output: give -o FILE"),
+])
+def test_an_output_the_command_cannot_write_is_refused(capsys, cache_dir, tmp_path, monkeypatch, argv, name,
+                                                       message):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, cache_dir, *argv, "-o", name)
+    assert code == 2 and err.startswith("welfare-kg: ") and err.rstrip().endswith(message)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("argv, name, given, named", [
@@ -448,6 +474,18 @@ def test_an_iri_parameter_that_names_nothing_is_pointed_out(capsys, cache_dir):
                    "is in no triple of the graph, so nothing can match it (a typo?)\n")
     code, out, err = run_cli(capsys, cache_dir, "query", "cq02-partners-of", "--format", "csv")
     assert code == 0 and "mvo-proxima" in out and err == ""
+
+
+@pytest.mark.parametrize("text, value", [
+    ("SELECT (COUNT(*) AS ?n) WHERE { ?s ?_p_iri ?o }", "rdf:type"),  # a predicate
+    ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?_g_iri { ?s ?p ?o } }",  # a graph
+     "https://w3id.org/welfare-kg/graph/graph/shared"),
+])
+def test_an_iri_named_as_predicate_or_graph_is_no_typo(capsys, cache_dir, monkeypatch, text, value):
+    name = "p" if "_p_iri" in text else "g"
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    code, out, err = run_cli(capsys, cache_dir, "query", "-", "--param", f"{name}={value}", "--format", "csv")
+    assert code == 0 and int(out.splitlines()[1]) > 0 and err == ""
 
 
 def test_a_parameter_given_twice_is_refused(capsys, cache_dir):

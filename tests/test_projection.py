@@ -172,3 +172,18 @@ def test_a_class_not_in_the_view_is_named_with_those_that_are(dataset):
     with pytest.raises(UsageError, match=r"^--types: no project, Nope in the 'overview' view; its classes are: "
                                          r".*NonGovernmentalOrganisation, .*Project"):
         build(dataset, types=["Project", "project", "Nope"])
+
+
+@pytest.mark.parametrize("count, lang, words", [
+    (1, "pl", "w tym 1 węzeł syntetyczny"), (3, "pl", "w tym 3 węzły syntetyczne"),
+    (12, "pl", "w tym 12 węzłów syntetycznych"), (22, "pl", "w tym 22 węzły syntetyczne"),
+    (25, "pl", "w tym 25 węzłów syntetycznych"), (1, "en", "including 1 synthetic node "),
+    (2, "en", "including 2 synthetic nodes "),
+])
+def test_the_synthetic_mark_speaks_grammatically(count, lang, words):
+    import networkx as nx
+
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from(f"https://w3id.org/welfare-kg/id/project/synthetic-{n:06d}" for n in range(count))
+    graph.add_node("https://w3id.org/welfare-kg/id/project/sami-sobie-2006")
+    assert views.synthetic_mark(graph, lang).startswith(words)

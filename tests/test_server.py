@@ -1086,19 +1086,27 @@ class CountingPool:
         return 200, media, body, {}
 
 
-@pytest.mark.parametrize("remote, computed_again", [(None, False), ("a remote store", True)])
-def test_a_revalidated_query_answer_is_not_computed_again_while_the_data_cannot_change(remote, computed_again):
+@pytest.mark.parametrize("pool_remote, dataset_remote, query, computed_again", [
+    (None, False, "SELECT * WHERE { ?s ?p ?o }", False),
+    ("a remote store", False, "SELECT * WHERE { ?s ?p ?o }", True),
+    (None, True, "SELECT * WHERE { ?s ?p ?o }", True),  # serve --endpoint --public: graph IRIs read it live
+    (None, False, "SELECT (NOW() AS ?t) (STRUUID() AS ?u) WHERE {}", True),
+], ids=["embedded", "remote", "public-over-remote", "volatile"])
+def test_a_revalidated_query_answer_is_not_computed_again_while_the_data_cannot_change(
+        monkeypatch, pool_remote, dataset_remote, query, computed_again):
     """The embedded store never changes under a running server: a current copy's 304 costs no
-    query. A remote store may change at any time, so there the answer is computed again."""
+    query. A remote store may change at any time, and NOW() or STRUUID() change at every run,
+    so there the answer is computed again."""
     import asyncio
 
     import httpx
 
     from welfare_kg import server as serving
 
-    pool = CountingPool(remote)
-    app = serving.create_app(pool, public=True, timeout=5, max_rows=10, triples=0)
-    path = "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p ?o }"})
+    monkeypatch.setattr(serving.remote, "is_remote", lambda dataset: dataset_remote and dataset is not None)
+    pool = CountingPool(pool_remote)
+    app = serving.create_app(pool, public=True, timeout=5, max_rows=10, triples=0, dataset=object())
+    path = "/sparql?" + urllib.parse.urlencode({"query": query})
 
     async def ask():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:

@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         args.output = None
     try:
         if hasattr(args, "format_suffixes"):
+            args.format_asked_by = f"--format {args.format}" if args.format else f"-o {args.output}"
             args.format = chosen_format(args.format, args.output, args.format_suffixes, args.format_default)
         if args.endpoint and not getattr(args, "remote", False):
             raise UsageError(f"{args.command} works on the embedded store only; --endpoint is not supported there")
@@ -69,6 +70,11 @@ def standard_output():
         os.dup2(null, sys.stdout.fileno())
         os.close(null)
         raise UsageError(f"standard output: cannot write: {error.strerror or error}") from None
+
+
+# The RDF format a file name's extension names.
+RDF_SUFFIXES = {suffix: name for name, (suffix, _) in export.FORMATS.items()} | {
+    ".json": "jsonld", ".xml": "xml", ".owl": "xml"}
 
 
 def chosen_format(given: str | None, output: Path | None, suffixes: dict[str, str], default: str) -> str:
@@ -215,9 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     query.set_defaults(remote=True, handler=cmd_query)
 
     exporter = sub.add_parser("export", help="write the ontology plus the graph as RDF")
-    format_arguments(exporter, tuple(export.FORMATS), "turtle",
-                     {suffix: name for name, (suffix, _) in export.FORMATS.items()}
-                     | {".json": "jsonld", ".xml": "xml", ".owl": "xml"})
+    format_arguments(exporter, tuple(export.FORMATS), "turtle", RDF_SUFFIXES)
     exporter.add_argument("--public", action="store_true", help="leave out everything marked as personal data")
     exporter.add_argument("-o", "--output", type=output_file, help=OUTPUT_HELP)
     add_data_argument(exporter)
@@ -258,7 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_remote_arguments(serve)
     serve.set_defaults(remote=True, handler=cmd_serve)
 
-    description = sub.add_parser("dcat", help="DCAT-AP 3 dataset description with VoID statistics (Turtle)")
+    description = sub.add_parser("dcat", help="DCAT-AP 3 dataset description with VoID statistics")
+    format_arguments(description, tuple(sp.RDF_FORMATS), "turtle",
+                     {suffix: name for suffix, name in RDF_SUFFIXES.items() if name in sp.RDF_FORMATS})
     description.add_argument("-o", "--output", type=output_file, help=OUTPUT_HELP)
     add_remote_arguments(description)
     description.set_defaults(remote=True, handler=cmd_dcat)
@@ -514,8 +520,8 @@ def cmd_query(args) -> int:
         raise UsageError(f"{item.name}: is a SPARQL Update ({sp.update_keyword(item.text)}); welfare-kg runs "
                          f"queries and never changes the store: edit the files under graph/ instead")
     if kind in ("CONSTRUCT", "DESCRIBE") and args.format != "table":
-        raise UsageError(f"{item.name}: a {kind} answer is a graph, written as Turtle; --format {args.format} "
-                         f"is for SELECT and ASK answers")
+        raise UsageError(f"{item.name}: a {kind} answer is a graph, written as Turtle; {args.format_asked_by} "
+                         f"asks for {args.format}, which is for SELECT and ASK answers")
     dataset = open_graph(args)
     params = parse_params(args.param)
     for name, iri in queries.unknown_resources(dataset, item, params):
@@ -564,6 +570,8 @@ def cmd_export(args) -> int:
 def cmd_viz(args) -> int:
     from . import page
 
+    if args.output == Path("-"):
+        raise UsageError("viz writes a file (HTML, SVG or PNG), not standard output: give -o FILE")
     view, graph = view_graph(args)
     page.check_size(graph, args.max_nodes)
     output = args.output or Path(f"{view.name}.{args.format}")
@@ -597,9 +605,10 @@ def cmd_dcat(args) -> int:
 
     dataset = open_graph(args)
     if args.endpoint is None:
-        emit(dcat.cached_description(store.store_path(args.cache_dir), dataset), args.output)
+        turtle = dcat.cached_description(store.store_path(args.cache_dir), dataset)
     else:
-        emit(dcat.description(dataset), args.output)
+        turtle = dcat.description(dataset)
+    emit(dcat.in_format(turtle, args.format), args.output)
     return EXIT_OK
 
 
@@ -635,6 +644,9 @@ def cmd_generate(args) -> int:
 
     if not 0 <= args.projects <= generate.MAX_PROJECTS:
         raise UsageError(f"--projects must be from 0 to {generate.MAX_PROJECTS}")
+    named = RDF_SUFFIXES.get(args.output.suffix.lower()) if args.output is not None else None
+    if named not in (None, "nt", "turtle"):  # N-Triples is Turtle too
+        raise UsageError(f"-o {args.output} names the {named} format, but generate writes N-Triples (.nt)")
     if args.output_dir is not None:
         count, files = generate.write_folder(args.output_dir, projects=args.projects, seed=args.seed)
         print(f"wrote {args.output_dir}/ ({files} files, {count} triples, {args.projects} projects, "

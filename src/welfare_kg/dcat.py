@@ -15,12 +15,13 @@ import hashlib
 from importlib.metadata import version
 from pathlib import Path
 
+import pyoxigraph as ox
 import rdflib
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
 
 from . import resources, store
-from .export import canonical_lines, oxigraph_triples
+from .export import canonical_lines, oxigraph_triples, serialize
 from .namespaces import BASE, COUNTRY, WKG, bind_prefixes
 
 ONTOLOGY = URIRef(BASE + "ontology")
@@ -126,6 +127,14 @@ def describe(dataset: Dataset) -> Graph:
     for vocabulary in vocabularies(dataset):
         graph.add((DATASET, VOID.vocabulary, vocabulary))
     return graph
+
+
+def in_format(turtle: bytes, fmt: str) -> bytes:
+    """The description (Turtle, as :func:`description` makes it) in another RDF format of
+    :data:`export.FORMATS`: portals harvest DCAT-AP as RDF/XML or JSON-LD too."""
+    if fmt == "turtle":
+        return turtle
+    return serialize({str(DATASET): list(ox.parse(turtle, format=ox.RdfFormat.TURTLE))}, fmt)
 
 
 def void_figures(dataset: Dataset) -> dict[str, int]:

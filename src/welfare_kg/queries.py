@@ -199,14 +199,15 @@ def bindings_for(query: CatalogueQuery, given: dict[str, str]) -> dict[str, obje
 
 
 def unknown_resources(dataset, query: CatalogueQuery, given: dict[str, str]) -> list[tuple[str, URIRef]]:
-    """The IRI parameters (name, IRI) that no triple of the dataset names: most likely a typo,
-    which would otherwise look like an empty answer."""
+    """The IRI parameters the user gave (name, IRI) that nothing in the dataset names, in any
+    position or as a graph: most likely a typo, which would otherwise look like an empty answer."""
     unknown = []
     for parameter in query.parameters:
-        value = given.get(parameter.name, parameter.default)
-        if parameter.kind == "iri" and value is not None:
-            iri = expand_iri(value, parameter.name).n3()
-            if not dataset.query(f"ASK {{ {{ {iri} ?p ?o }} UNION {{ ?s ?p {iri} }} }}").askAnswer:
+        if parameter.kind == "iri" and parameter.name in given:
+            iri = expand_iri(given[parameter.name], parameter.name).n3()
+            named = (f"ASK {{ {{ {iri} ?p ?o }} UNION {{ ?s ?p {iri} }} UNION {{ ?s {iri} ?o }} "
+                     f"UNION {{ GRAPH {iri} {{ ?s ?p ?o }} }} }}")
+            if not dataset.query(named).askAnswer:
                 unknown.append((parameter.name, URIRef(iri[1:-1])))
     return unknown
 

@@ -216,9 +216,7 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         waiting = await when_made(description, "the dataset description")
         if waiting:
             return waiting
-        body = description.result()
-        if fmt != "turtle":
-            body = export.serialize({str(dcat.DATASET): list(ox.parse(body, format=ox.RdfFormat.TURTLE))}, fmt)
+        body = dcat.in_format(description.result(), fmt)
         return Response(body, media_type=rdf_media(fmt), headers={"Vary": "Accept"})
 
     async def named_graph(request: Request) -> Response:
@@ -326,8 +324,9 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
     origins = {"allow_origins": ["*"]} if public else {"allow_origin_regex": LOOPBACK_ORIGIN}
     cors = Middleware(CORSMiddleware, **origins, allow_methods=["GET", "HEAD", "POST"],
                       allow_headers=["Accept", "Content-Type", "Prefer"], expose_headers=list(EXPOSED_HEADERS))
-    # A remote store may change under a running server; the embedded one never does.
-    fixed_data = pool is None or pool.remote is None
+    # A remote store may change under a running server; the embedded one never does. (With
+    # --public the workers hold the public export, but graph IRIs still read the remote store.)
+    fixed_data = (pool is None or pool.remote is None) and not remote.is_remote(dataset)
     app = Starlette(routes=routes, middleware=[cors, Middleware(ConditionalGet, private=not public,
                                                                 fixed_data=fixed_data)])
     return AccessLog(app if public else LoopbackHostOnly(app))
@@ -465,7 +464,7 @@ class ConditionalGet:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
         if_none_match = Headers(scope=scope).get("if-none-match")
-        request = self.request_key(scope) if self.fixed_data else None
+        request = self.request_key(scope) if self.fixed_data and not self.volatile(scope) else None
         known = self.answered.get(request) if request is not None else None
         if known is not None and sp.not_modified(if_none_match, None, MutableHeaders(raw=known)["etag"]):
             self.answered.move_to_end(request)
@@ -509,6 +508,12 @@ class ConditionalGet:
         self.answered.move_to_end(request)
         if len(self.answered) > self.REMEMBERED:
             self.answered.popitem(last=False)
+
+    @staticmethod
+    def volatile(scope) -> bool:
+        """A query whose answer changes at every run (NOW(), RAND() …): never answered from memory."""
+        queries = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("query", [])
+        return any(sp.is_volatile(text) for text in queries)
 
     @classmethod
     def request_key(cls, scope) -> bytes:

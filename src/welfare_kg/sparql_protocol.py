@@ -174,6 +174,8 @@ _AFTER, _BEFORE = rf"(?<![{_NAME_CHARS}?$@])", rf"(?![{_NAME_CHARS}.])"
 # Anything else that spells SERVICE counts, erring on refusal: after a dot too (ex:a.service
 # is a name, but "?o .SERVICE <…>" a clause).
 _SERVICE = re.compile(_AFTER + "SERVICE" + _BEFORE, re.IGNORECASE)
+# Functions whose value differs at every run (SPARQL 1.1, 17.4): such an answer is never the same twice.
+_VOLATILE = re.compile(_AFTER + r"(?:NOW|RAND|UUID|STRUUID|BNODE)\s*\(", re.IGNORECASE)
 # FROM, or FROM NAMED, and the graph: an IRI or a prefixed name. No clause follows a dot.
 _FROM_CLAUSE = re.compile(_AFTER + r"(?<!\.)FROM" + _BEFORE + r"\s*(?P<named>NAMED" + _BEFORE + r"\s*)?"
                           r"(?:(?P<iri><x*>)|(?P<name>[^\s<{]\S*))", re.IGNORECASE)
@@ -215,6 +217,11 @@ def update_keyword(text: str) -> str:
 
 def uses_service(text: str) -> bool:
     return _SERVICE.search(mask(text)) is not None
+
+
+def is_volatile(text: str) -> bool:
+    """Whether the query calls NOW(), RAND(), UUID(), STRUUID() or BNODE()."""
+    return _VOLATILE.search(mask(text)) is not None
 
 
 _CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")

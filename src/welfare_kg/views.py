@@ -127,8 +127,15 @@ def synthetic_mark(graph: nx.MultiDiGraph, lang: str) -> str:
     synthetic = sum(1 for node in graph if f"/{generate.SYN}" in node)
     if not synthetic:
         return ""
-    return {"pl": f"w tym {synthetic} węzłów syntetycznych (welfare-kg generate)",
-            "en": f"including {synthetic} synthetic nodes (welfare-kg generate)"}[lang]
+    if lang == "en":
+        return f"including {synthetic} synthetic node{'' if synthetic == 1 else 's'} (welfare-kg generate)"
+    if synthetic == 1:
+        nodes = "węzeł syntetyczny"
+    elif synthetic % 10 in (2, 3, 4) and synthetic % 100 not in (12, 13, 14):
+        nodes = "węzły syntetyczne"
+    else:
+        nodes = "węzłów syntetycznych"
+    return f"w tym {synthetic} {nodes} (welfare-kg generate)"
 
 
 def describe_filters(lang: str, *, focus: str | None, hops: int, types: list[str] | None,
