@@ -23,7 +23,7 @@ METHOD_SCHEME = URIRef(BASE + "vocab/method")
 
 EXPECTED_VARIABLES = {
     "cq01-projects": ["project", "label", "lead", "start", "end", "budget", "cofinancing", "currency"],
-    "cq02-partners-of": ["partner", "partnerLabel", "country", "project"],
+    "cq02-partners-of": ["partner", "partnerLabel", "country", "countryLabel", "project"],
     "cq03-methods-by-project": ["method", "methodLabel", "project", "institution"],
     "cq04-funding-by-programme": ["programme", "programmeLabel", "currency", "projects", "budget", "cofinancing"],
     "cq05-active-in-year": ["project", "label", "start", "end"],
@@ -31,9 +31,9 @@ EXPECTED_VARIABLES = {
     "cq07-timeline": ["project", "label", "start", "end"],
     "cq08-participants": ["project", "count", "precision", "target", "total", "who"],
     "cq09-funding-chain": ["project", "fund", "programme", "priority", "measure"],
-    "cq10-method-taxonomy": ["method", "methodLabel", "broader", "related"],
+    "cq10-method-taxonomy": ["method", "methodLabel", "broader", "broaderLabel", "related", "relatedLabel"],
     "cq11-sources": ["project", "source"],
-    "cq12-institutions": ["org", "label", "type", "city", "parentOrg"],
+    "cq12-institutions": ["org", "label", "type", "typeLabel", "city", "parentOrg", "parentLabel"],
 }
 
 
@@ -83,7 +83,7 @@ def test_cq01_every_project_with_budget_and_precision_kept(dataset):
 def test_cq02_partners_of_mops_gdynia_is_proxima_in_slovakia(dataset):
     rows = run(dataset, "cq02-partners-of")
     assert [(r["partner"], r["project"]) for r in rows] == [(ORG["mvo-proxima"], ERASMUS)]
-    assert str(rows[0]["country"]).endswith("/SVK")
+    assert str(rows[0]["country"]).endswith("/SVK") and str(rows[0]["countryLabel"]) == "Słowacja"
 
 
 def test_cq02_partners_of_cal_are_isp_and_mopr_gdansk(dataset):
@@ -188,6 +188,9 @@ def test_cq10_three_tier_model_has_its_three_levels(dataset):
                 if r.get("broader") is not None and r["broader"].endswith("/three-tier-social-work")}
     assert narrower == {"intensive-social-work", "deepened-social-work", "regular-social-work"}
     assert any(r["method"].endswith("/cal-method") and r["broader"].endswith("/community-social-work") for r in rows)
+    # every IRI column has its label beside it, for a reader of the table
+    assert all(r.get("broaderLabel") is not None for r in rows if r.get("broader") is not None)
+    assert all(r.get("relatedLabel") is not None for r in rows if r.get("related") is not None)
 
 
 def test_cq11_every_project_has_its_source_document(dataset):
@@ -207,6 +210,8 @@ def test_cq12_institutions_with_city_and_parent(dataset):
         assert rows[ORG[f"mops-gdynia-dops-{n}"]]["parentOrg"] == ORG["mops-gdynia"]
     assert rows[ORG["mops-gdynia-intensive-family-social-work-team"]]["parentOrg"] == ORG["mops-gdynia"]
     assert rows[ORG["mvo-proxima"]]["type"].endswith("/foreign-ngo")
+    assert str(rows[ORG["mops-gdynia-dops-1"]]["parentLabel"]) == "Miejski Ośrodek Pomocy Społecznej w Gdyni"
+    assert all(row.get("typeLabel") is not None for row in rows.values() if row.get("type") is not None)
 
 
 def test_readme_documents_every_catalogue_query():
