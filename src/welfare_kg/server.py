@@ -456,7 +456,8 @@ class ConditionalGet:
         self.app = app
         self.cache_control = "private, no-cache" if private else "no-cache"
         self.fixed_data = fixed_data
-        self.answered: collections.OrderedDict[bytes, list] = collections.OrderedDict()  # request → 304's headers
+        # request → (its last answer's ETag, the headers a 304 for it carries)
+        self.answered: collections.OrderedDict[bytes, tuple[str, list]] = collections.OrderedDict()
 
     async def __call__(self, scope, receive, send):
         from starlette.datastructures import Headers, MutableHeaders
@@ -465,10 +466,10 @@ class ConditionalGet:
             return await self.app(scope, receive, send)
         if_none_match = Headers(scope=scope).get("if-none-match")
         request = self.request_key(scope) if self.fixed_data and not self.volatile(scope) else None
-        known = self.answered.get(request) if request is not None else None
-        if known is not None and sp.not_modified(if_none_match, None, MutableHeaders(raw=known)["etag"]):
+        tag, unchanged_headers = self.answered.get(request, (None, None))  # None: never remembered
+        if tag is not None and sp.not_modified(if_none_match, None, tag):
             self.answered.move_to_end(request)
-            await send({"type": "http.response.start", "status": 304, "headers": known})
+            await send({"type": "http.response.start", "status": 304, "headers": unchanged_headers})
             return await send({"type": "http.response.body", "body": b""})
         held: dict = {}  # the start of the answer being buffered
         body: list[bytes] = []
@@ -495,7 +496,7 @@ class ConditionalGet:
             for name in self.BODY_HEADERS:
                 del unchanged[name]
             if request is not None and scope["method"] == "GET":  # a HEAD's body may be left out
-                self.remember(request, unchanged.raw)
+                self.remember(request, headers["etag"], unchanged.raw)
             if sp.not_modified(if_none_match, None, headers["etag"]):
                 held["start"], whole = {**held["start"], "status": 304, "headers": unchanged.raw}, b""
             await send(held["start"])
@@ -503,8 +504,8 @@ class ConditionalGet:
 
         await self.app(scope, receive, answer)
 
-    def remember(self, request: bytes, headers: list) -> None:
-        self.answered[request] = headers
+    def remember(self, request: bytes, tag: str, headers: list) -> None:
+        self.answered[request] = (tag, headers)
         self.answered.move_to_end(request)
         if len(self.answered) > self.REMEMBERED:
             self.answered.popitem(last=False)
