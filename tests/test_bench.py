@@ -56,9 +56,14 @@ def test_bench_writes_json_with_one_row_per_catalogue_query(tmp_path, monkeypatc
     printed = capsys.readouterr()
     assert "cq01-projects" in printed.out and f"bench wall time {result['total_s']:.1f} s" in printed.out
     phases = result["phases"]
-    assert {"ours: build", "ours: queries", "ours: validate", "rdflib: load", "rdflib: queries",
-            "rdflib: validate", "rdflib: export", "other"} <= set(phases)
+    assert {"ours: build", "ours: queries", "ours: validate", "other",
+            "rdflib: 2 processes side by side (load, queries, validate, export)"} <= set(phases)
     assert all(f"{name}: " in printed.err for name in phases if name != "other"), "each phase logged as it ends"
+    lanes = result["rdflib_lanes"]
+    assert sorted(task for lane in lanes for task in lane["tasks"]) == sorted(names + ["validate", "export"])
+    assert {"rdflib 1: load", "rdflib 2: load"} == {name for lane in lanes for name in lane["phases"]
+                                                     if name.endswith(": load")}
+    assert all(f"{name}: " in printed.err for lane in lanes for name in lane["phases"])
     assert 0 <= phases["other"] < result["total_s"] / 4, "the phases account for the run"
     assert 0 <= result["machine"]["cpu_steal_share"] < 1  # Linux: /proc/stat is there
     assert f"CPU steal during the run {result['machine']['cpu_steal_share']:.1%}" in printed.out
@@ -168,7 +173,8 @@ def _figures(ours_p50: dict[str, float | None], rdflib_p50: dict[str, float | No
     mine.update(ours)
     theirs = {"build": 50.0, "load": 50.0, "queries": queries_of(rdflib_p50), "validate": None,
               "validate_rss_mb": None, "export": None, "export_rss_mb": None, "second": None,
-              "conforms": None, "peak_rss_mb": 300.0}
+              "conforms": None, "peak_rss_mb": 300.0, "lanes": [],
+              "query_caps": bench.rdflib_caps(queries_of(ours_p50), 10.0)}
     return mine, theirs
 
 
@@ -202,6 +208,50 @@ def test_the_catalogue_target_shows_from_rdflibs_capped_bound_or_its_full_sum():
         mine, theirs = _figures({"cq01": 0.5, "cq02": 1.5}, rdflib_p50)
         rows = {row["task"]: row for row in _report(mine, theirs)["rows"]}
         assert rows["catalogue"]["verdict"] == verdict, rdflib_p50
+
+
+def test_rdflibs_cap_for_a_query_is_long_enough_to_show_the_catalogue_target():
+    ours = {"cq01": {"p50": 1.6577}, "cq02": {"p50": 0.2}, "cq03": {"p50": None}}  # cq03: ours capped
+    assert bench.rdflib_caps(ours, 10.0) == {"cq01": 33.2, "cq02": 10.0, "cq03": 10.0}
+    mine, theirs = _figures({"cq01": 1.6577, "cq02": 0.2}, {"cq01": None, "cq02": None})
+    rows = {row["task"]: row for row in _report(mine, theirs)["rows"]}
+    assert rows["cq01"]["ratio_at_least"] == 20.0 and rows["cq01"]["note"] == "rdflib > 33.2 s (capped)"
+    assert rows["cq02"]["ratio_at_least"] == 50.0  # the bench's own cap, where 20x ours is shorter
+    assert rows["catalogue"]["verdict"] == "holds"  # (33.2 + 10) / 1.8577 = 23.3x at least
+
+
+def test_rdflibs_tasks_are_split_into_lanes_of_about_the_same_length():
+    caps = {"validate": 60.0, "export": 60.0, "cq01": 33.2, "cq03": 39.4, "cq02": 10.0, "cq10": 10.0}
+    plan = bench.lanes(caps, 2)
+    assert sorted(name for lane in plan for name in lane) == sorted(caps), "each task once"
+    assert plan == [["export", "cq03", "cq10"], ["validate", "cq01", "cq02"]]  # 109.4 s and 103.2 s
+    assert bench.lanes(caps, 1) == [["export", "validate", "cq03", "cq01", "cq02", "cq10"]]
+    assert bench.lanes({"validate": 60.0}, 2) == [["validate"]], "no lane without a task"
+
+
+def test_the_lanes_figures_merge_into_one_side():
+    def lane(load: float, rss: float, names: list[str], **tasks) -> dict:
+        return {"build": load, "load": load, "peak_rss_mb": rss, "tasks": names + list(tasks),
+                "phases": {"x": load}, "queries": {name: {"p50": 1.0} for name in names}, **tasks}
+
+    merged = bench.merge_lanes([
+        lane(61.0, 3900.0, ["cq01"], validate=None, conforms=None, validate_rss_mb=None),
+        lane(59.5, 3800.0, ["cq02", "cq03"], export=55.0, export_rss_mb=3500.0)], {"cq01": 10.0})
+    assert merged["build"] == merged["load"] == 59.5 and merged["peak_rss_mb"] == 3900.0
+    assert set(merged["queries"]) == {"cq01", "cq02", "cq03"}
+    assert merged["validate"] is None and merged["export"] == 55.0 and merged["export_rss_mb"] == 3500.0
+    assert [lane["tasks"] for lane in merged["lanes"]] == [["cq01", "validate", "conforms", "validate_rss_mb"],
+                                                           ["cq02", "cq03", "export", "export_rss_mb"]]
+
+
+def test_rdflibs_second_process_is_bounded_by_its_load_when_that_passed_the_cap():
+    mine, theirs = _figures({"cq01": 0.5}, {"cq01": 5.0}, second=2.5)
+    row = next(row for row in _report(mine, theirs)["rows"] if row["task"] == "second-query-process")
+    assert row["rdflib_s"] is None and row["ratio_at_least"] == 20.0  # its load, 50 s, over ours
+    assert row["note"].startswith("rdflib > 50.0 s (not run: a fresh process parses every file first")
+    theirs["load"] = 5.0  # under the 10 s cap: it was run, and capped
+    row = next(row for row in _report(mine, theirs)["rows"] if row["task"] == "second-query-process")
+    assert row["note"] == "rdflib > 10 s (capped)" and "ratio_at_least" not in row
 
 
 def test_the_table_prints_targets_bounds_and_a_count_of_verdicts():
@@ -272,3 +322,19 @@ def test_a_stopped_bench_leaves_no_process_running(tmp_path):
         bench_process.terminate()
         code = bench_process.wait(30)
     assert code == 130 and running() == [] and list(scratch.iterdir()) == []
+
+
+def test_a_failing_lane_stops_the_others_at_once(tmp_path):
+    """Sides run side by side: one failing (here before it loads anything, for want of an
+    option) ends the run with its complaint, and the other, still loading, is killed."""
+    data = tmp_path / "national.nt"
+    generate.write_file(data, projects=20000)
+    work = tmp_path / "work"
+    work.mkdir()
+    options = {"repeat": 1, "cap": 1.0, "validate_cap": 1.0, "tasks": []}
+    start = time.perf_counter()
+    with pytest.raises(UsageError, match=r"^bench: the rdflib side failed: KeyError: 'repeat'$"):
+        bench._sides([("rdflib", options), ("rdflib", {})], [data], work, log=lambda message: None)
+    assert time.perf_counter() - start < 8, "not after the first side's load (about 10 s)"
+    left = subprocess.run(["pgrep", "-f", str(work)], capture_output=True, text=True).stdout.split()
+    assert left == []
