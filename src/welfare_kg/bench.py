@@ -720,7 +720,8 @@ def report(ours: dict, theirs: dict, *, cap, validate_cap, projects, repeat, pha
     total_theirs = total_theirs if complete_theirs else None
     rows.append(_row("catalogue", total_ours, total_theirs,
                      None if complete_ours and complete_theirs else
-                     "sum of p50s; capped when any query was (the ratio counts rdflib's capped queries at the cap)",
+                     "sum of p50s; capped when any query was "
+                     "(the ratio counts each query rdflib was capped on at its cap)",
                      **_catalogue_target(total_ours, total_theirs, bound_theirs)))
     validate, export_, changed = ours["validate"], ours["export"], ours["changed"]
     rows.append(_row("validate", validate["seconds"], theirs["validate"],
