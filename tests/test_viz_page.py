@@ -183,6 +183,21 @@ def test_timeline_orders_projects_by_start(dataset):
     assert [x for _, x in projects] == sorted(x for _, x in projects)
 
 
+@pytest.mark.parametrize("lang, names", [("pl", ("projekty według daty rozpoczęcia", "(bez dat)")),
+                                         ("en", ("projects by start date", "(not dated)"))])
+def test_timeline_year_ticks_stop_above_what_is_placed_under_the_projects(dataset, lang, names):
+    view = views.load_view("timeline")
+    graph = views.build(dataset, view, lang=lang)
+    positions, guides = layout.positions(graph, view, layout.radii(page.measure(graph, view.size_by)))
+    undated = [y for node, (_, y) in positions.items() if graph.nodes[node]["group"] != "Project"]
+    projects = [y for node, (_, y) in positions.items() if graph.nodes[node]["group"] == "Project"]
+    assert undated and guides["vertical"]
+    assert all(max(projects) < tick["y1"] < min(undated) for tick in guides["vertical"])
+    first, second = guides["horizontal"]
+    assert first["label"] == names[0] and second["label"].endswith(names[1])
+    assert first["y"] <= min(projects) and max(projects) < second["y"] <= min(undated)
+
+
 def test_large_graph_layout_is_fast_path_deterministic_and_spread():
     graph = nx.MultiDiGraph(lang="en")
     for i in range(600):  # stars of small nodes around hubs: the mesh repulsion path

@@ -33,6 +33,10 @@ LABEL_WIDTH, LABEL_LINES = 26, 3
 # Rows of the hierarchical layout, top to bottom; every other class goes to the last row.
 HIERARCHY = {"Fund": 0, "OperatingBudget": 0, "FundingProgramme": 1, "ProgrammePriority": 2,
              "ProgrammeMeasure": 3, "Project": 4}
+TIMELINE_BANDS = {
+    "pl": ("projekty według daty rozpoczęcia", "pod projektami, których dotyczą (bez dat)"),
+    "en": ("projects by start date", "under the projects they touch (not dated)"),
+}
 ROW_NAMES = {
     "pl": ("źródło finansowania", "program", "priorytet", "działanie", "projekt", "organizacja"),
     "en": ("funding source", "programme", "priority", "measure", "project", "organisation"),
@@ -71,7 +75,7 @@ def positions(graph, view, radius: dict[str, float]):
     if view.layout == "hierarchical":
         return _hierarchical(graph, radius, lang)
     if view.layout == "timeline":
-        return _timeline(graph, radius)
+        return _timeline(graph, radius, lang)
     return _force_directed(graph, radius), {"vertical": [], "horizontal": []}
 
 
@@ -263,8 +267,10 @@ def _lanes(items: list[tuple[float, str]], widths: dict[str, float], gap: float)
     return lane_of
 
 
-def _timeline(graph, radius):
-    """Projects along x by start date; the rest below, under the projects they touch."""
+def _timeline(graph, radius, lang: str):
+    """Projects along x by start date; the rest below, under the projects they touch. The
+    year ticks stop above the rest, and each band is named, so that nothing placed under its
+    projects reads as dated."""
     px_per_year, gap = 120.0, 12.0
     simple = simple_graph(graph)
     boxes = label_boxes(graph, radius)
@@ -298,11 +304,15 @@ def _timeline(graph, radius):
         placed[node] = end + 200.0 * (i + 1)
     lanes = _lanes([(placed[n], n) for n in rest], widths, gap)
     positions.update({n: (placed[n], band + lanes[n] * lane_height) for n in rest})
-    guides = {"horizontal": [], "vertical": []}
+    names = TIMELINE_BANDS.get(lang, TIMELINE_BANDS["en"])
+    left = min(x - widths[n] / 2 for n, (x, _) in positions.items()) - 30.0
+    guides = {"horizontal": [{"y": 0.0, "x": left, "label": names[0]}] if starts else [], "vertical": []}
+    if rest:
+        guides["horizontal"].append({"y": band, "x": left, "label": names[1]})
     if dated:
         span = math.ceil(t1) - t0 + 1
         step = 1 if span <= 16 else 2 if span <= 32 else 5
-        bottom = max(y for _, y in positions.values()) + lane_height
+        bottom = band - 50.0 if rest else max(y for _, y in positions.values()) + lane_height
         guides["vertical"] = [{"x": (year - t0) * px_per_year, "y0": -50.0, "y1": bottom, "label": str(year)}
                               for year in range(int(t0), int(t0 + span) + 1, step)]
     return positions, guides
