@@ -198,6 +198,30 @@ def test_timeline_year_ticks_stop_above_what_is_placed_under_the_projects(datase
     assert first["y"] <= min(projects) and max(projects) < second["y"] <= min(undated)
 
 
+def test_timeline_puts_undated_projects_under_a_tick_of_their_own_after_the_last_year():
+    graph = nx.MultiDiGraph(lang="en")
+    for node, start in [("p1", "2015-03"), ("p2", "2020-01-15"), ("p3", None)]:
+        graph.add_node(node, label=node, group="Project", group_label="project", title=node,
+                       **({"start": start} if start else {}))
+        graph.add_edge(node, "org", key="lead", label="lead")
+    graph.add_node("org", label="org", group="NGO", group_label="NGO", title="org")
+    view = views.View(name="t", title_pl="t", title_en="t", query_path=Path("t.rq"), size_by="degree",
+                      layout="timeline")
+    positions, guides = layout.positions(graph, view, layout.radii(page.measure(graph, view.size_by)))
+    ticks = {tick["label"]: tick["x"] for tick in guides["vertical"]}
+    assert list(ticks) == [str(year) for year in range(2015, 2022)] + ["no date"]  # 2021 closes 2020-01-15
+    assert ticks["2020"] < positions["p2"][0] < ticks["2021"] < ticks["no date"] == positions["p3"][0]
+    assert [guide["label"] for guide in guides["horizontal"]] == [
+        "projects by start date", "under the projects they touch (not dated)"]
+    only_undated = graph.subgraph(["p3", "org"])
+    _, guides = layout.positions(only_undated, view, layout.radii(page.measure(only_undated, view.size_by)))
+    assert [tick["label"] for tick in guides["vertical"]] == ["no date"]
+    assert [guide["label"] for guide in guides["horizontal"]] == ["under the projects they touch (not dated)"]
+    no_projects = graph.subgraph(["org"])
+    _, guides = layout.positions(no_projects, view, layout.radii(page.measure(no_projects, view.size_by)))
+    assert guides == {"horizontal": [], "vertical": []}
+
+
 def test_large_graph_layout_is_fast_path_deterministic_and_spread():
     graph = nx.MultiDiGraph(lang="en")
     for i in range(600):  # stars of small nodes around hubs: the mesh repulsion path

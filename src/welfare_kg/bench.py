@@ -12,7 +12,8 @@ export need no union made first). Each side runs in its own child process, so it
 rdflib's side then runs as two processes side by side, one per core (``RDFLIB_LANES``), each
 loading every file and running its share of rdflib's tasks (:func:`lanes`): its Python is
 single-threaded, and two such processes did not slow each other here, so its figures are
-those of one process at a time in half the wall time. Its build figure is the quicker lane's.
+those of one process at a time, in less wall time (each lane still parses every file). Its
+build figure is the quicker lane's.
 
 Every capped task (each query's runs on either side, rdflib's validation and export) runs in
 a forked copy of its side's process (:func:`timed_in_child`), killed when a run reaches the
@@ -83,8 +84,10 @@ SECOND_PROCESS_QUERY = ("cq05-active-in-year", {"year": "2010"})
 SERVE_START_CAP = 600.0  # seconds serve may take to load the graph into its query workers
 YEARS = ("2006", "2010", "2015", "2020")
 # rdflib's side runs as this many processes side by side, one per core, each loading the data
-# and running its share of the tasks: two single-threaded parses of 480,000 triples took
-# 9.8-9.9 s side by side on this project's 2-core machine, and 10.0-10.1 s one at a time.
+# and running its share of the tasks. Its Python is single-threaded, and on this project's
+# 2-core machine two of them did not slow each other: two parses of 480,000 triples took
+# 9.8-9.9 s side by side and 10.0-10.1 s one at a time; at 20,000 projects cq06 took
+# 1.06-1.22 s beside cq08 and 1.07-1.21 s alone, cq08 1.85-2.00 s either way.
 RDFLIB_LANES = 2
 PHASE_MARK = "bench-phase\t"  # a side process's phase lines on its stderr, among whatever else is there
 

@@ -34,8 +34,8 @@ LABEL_WIDTH, LABEL_LINES = 26, 3
 HIERARCHY = {"Fund": 0, "OperatingBudget": 0, "FundingProgramme": 1, "ProgrammePriority": 2,
              "ProgrammeMeasure": 3, "Project": 4}
 TIMELINE_BANDS = {
-    "pl": ("projekty według daty rozpoczęcia", "pod projektami, których dotyczą (bez dat)"),
-    "en": ("projects by start date", "under the projects they touch (not dated)"),
+    "pl": ("projekty według daty rozpoczęcia", "pod projektami, których dotyczą (bez dat)", "bez daty"),
+    "en": ("projects by start date", "under the projects they touch (not dated)", "no date"),
 }
 ROW_NAMES = {
     "pl": ("źródło finansowania", "program", "priorytet", "działanie", "projekt", "organizacja"),
@@ -210,10 +210,9 @@ def _hierarchical(graph, radius, lang: str):
         top = max(radius[n] for n in row)
         y += top
         positions.update({node: (x[node], y) for node in row})
-        guides.append({"y": y, "label": names[used[r]]})
+        guides.append({"y": y - top, "label": names[used[r]]})  # named above the row's top edge
         y += max(boxes[n][0][1] for n in row) - top + 60.0
-    left = min(x[n] - boxes[n][0][0] / 2 for n in x) - 30.0
-    return positions, {"vertical": [], "horizontal": [dict(g, x=left) for g in guides]}
+    return positions, {"vertical": [], "horizontal": guides}
 
 
 def _packed(widths: list[float], *, gap: float) -> list[float]:
@@ -268,9 +267,9 @@ def _lanes(items: list[tuple[float, str]], widths: dict[str, float], gap: float)
 
 
 def _timeline(graph, radius, lang: str):
-    """Projects along x by start date; the rest below, under the projects they touch. The
-    year ticks stop above the rest, and each band is named, so that nothing placed under its
-    projects reads as dated."""
+    """Projects along x by start date, undated ones after the last year under a tick of their
+    own; the rest below, under the projects they touch. The year ticks stop above the rest,
+    and each band is named above its top edge, so that nothing reads as dated that is not."""
     px_per_year, gap = 120.0, 12.0
     simple = simple_graph(graph)
     boxes = label_boxes(graph, radius)
@@ -280,12 +279,15 @@ def _timeline(graph, radius, lang: str):
     dated = {n: t for n, t in starts.items() if t is not None}
     t0 = math.floor(min(dated.values())) if dated else 0.0
     t1 = max(dated.values()) if dated else 0.0
+    last_year = math.ceil(t1)
     x = {n: (t - t0) * px_per_year for n, t in dated.items()}
-    for i, node in enumerate(sorted(n for n in starts if n not in dated)):  # undated projects at the end
-        x[node] = (t1 - t0 + 1) * px_per_year + i * 200.0
+    undated_x = (last_year - t0 + 1) * px_per_year if dated else 0.0
+    undated = sorted(n for n in starts if n not in dated)
+    for i, node in enumerate(undated):
+        x[node] = undated_x + i * 200.0
     projects = _lanes([(x[n], n) for n in starts], widths, gap)
     positions = {n: (x[n], projects[n] * lane_height) for n in starts}
-    band = (max(projects.values()) + 1) * lane_height + 50.0 if projects else 0.0
+    band = (max(projects.values()) + 1) * lane_height + 70.0 if projects else 0.0
     # Everything else: x at the mean of its placed neighbours, spreading outwards step by step.
     rest = sorted(n for n in simple if n not in positions)
     placed = dict(x)
@@ -305,17 +307,29 @@ def _timeline(graph, radius, lang: str):
     lanes = _lanes([(placed[n], n) for n in rest], widths, gap)
     positions.update({n: (placed[n], band + lanes[n] * lane_height) for n in rest})
     names = TIMELINE_BANDS.get(lang, TIMELINE_BANDS["en"])
-    left = min(x - widths[n] / 2 for n, (x, _) in positions.items()) - 30.0
-    guides = {"horizontal": [{"y": 0.0, "x": left, "label": names[0]}] if starts else [], "vertical": []}
-    if rest:
-        guides["horizontal"].append({"y": band, "x": left, "label": names[1]})
+
+    def top_edge(nodes) -> float:
+        return min(positions[n][1] - radius[n] for n in nodes)
+
+    guides = {"horizontal": [], "vertical": []}
+    if not starts:
+        return positions, guides  # no time axis: nothing to name
+    top = top_edge(starts)
     if dated:
-        span = math.ceil(t1) - t0 + 1
-        step = 1 if span <= 16 else 2 if span <= 32 else 5
-        bottom = band - 50.0 if rest else max(y for _, y in positions.values()) + lane_height
-        guides["vertical"] = [{"x": (year - t0) * px_per_year, "y0": -50.0, "y1": bottom, "label": str(year)}
-                              for year in range(int(t0), int(t0 + span) + 1, step)]
+        guides["horizontal"].append({"y": top, "label": names[0]})
+    if rest:
+        guides["horizontal"].append({"y": top_edge(rest), "label": names[1]})
+    bottom = top_edge(rest) - 30.0 if rest else max(y for _, y in positions.values()) + lane_height
+    ticks = [((year - t0) * px_per_year, str(year))
+             for year in range(int(t0), int(last_year) + 1, _year_step(last_year - t0 + 1))] if dated else []
+    ticks += [(undated_x, names[2])] if undated else []
+    guides["vertical"] = [{"x": tick, "y0": top - 30.0, "y1": bottom, "label": label} for tick, label in ticks]
     return positions, guides
+
+
+def _year_step(span: float) -> int:
+    """Years between ticks: each year up to 16, then every second or fifth."""
+    return 1 if span <= 16 else 2 if span <= 32 else 5
 
 
 # ForceAtlas2 (Jacomy et al. 2014) on numpy. networkx's forceatlas2_layout computes all
