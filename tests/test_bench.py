@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from welfare_kg import bench, generate, queries
+from welfare_kg import bench, cores, generate, queries
 from welfare_kg.cli import main
 from welfare_kg.errors import UsageError
 
@@ -57,7 +57,7 @@ def test_bench_writes_json_with_one_row_per_catalogue_query(tmp_path, monkeypatc
     printed = capsys.readouterr()
     assert "cq01-projects" in printed.out and f"bench wall time {result['total_s']:.1f} s" in printed.out
     phases = result["phases"]
-    processes = min(bench.RDFLIB_LANES, bench.usable_cpus())
+    processes = min(bench.RDFLIB_LANES, cores.usable())
     side_by_side = f"{processes} processes side by side" if processes > 1 else "one process"
     assert {"ours: build", "ours: queries", "ours: validate", "other",
             f"rdflib: load, queries, validate, export ({side_by_side})"} <= set(phases)
@@ -373,3 +373,11 @@ def test_a_side_that_fails_is_reported_at_once_with_its_name_and_complaint(scrip
     assert str(error.value) == f"bench: the rdflib 2 side failed: {complaint}"
     assert time.perf_counter() - start < 10, "not once the stream closed"
     assert logged == (["x: load: 1.0 s"] if "exit 3" in script else [])
+
+
+def test_work_is_spread_over_the_cores_this_process_may_use_not_the_machines():
+    script = ("import os; os.sched_setaffinity(0, {0}); "  # as `taskset -c 0` or a one-core cpuset would
+              "from welfare_kg import cores, shacl_sparql; print(cores.usable(), shacl_sparql.query_threads())")
+    printed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert printed.split() == ["1", "1"]
+    assert cores.usable() == len(os.sched_getaffinity(0))

@@ -77,7 +77,7 @@ import urllib.request
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
-from . import generate, queries, resources, store
+from . import cores, generate, queries, resources, store
 from .errors import UsageError, WelfareKGError
 
 SECOND_PROCESS_QUERY = ("cq05-active-in-year", {"year": "2010"})
@@ -629,7 +629,7 @@ def _measure(data: Path, work: Path, options: dict, phases: dict[str, float], lo
         ours["changed"] = welfare_kg(["validate", "--changed", "--data", str(data)], work, validate_cap)
     query_caps = rdflib_caps(ours["queries"], cap)
     plan = lanes({**query_caps, "validate": validate_cap, "export": validate_cap},
-                 min(RDFLIB_LANES, usable_cpus()))
+                 min(RDFLIB_LANES, cores.usable()))
     runs = [("rdflib", {**options, "organisations": ours["organisations"], "label": f"rdflib {number}",
                         "tasks": tasks, "query_caps": query_caps}) for number, tasks in enumerate(plan, 1)]
     side_by_side = f"{len(plan)} processes side by side" if len(plan) > 1 else "one process"
@@ -641,14 +641,6 @@ def _measure(data: Path, work: Path, options: dict, phases: dict[str, float], lo
     else:  # a fresh process parses every file first, which took longer than the cap already
         theirs["second"] = None
     return ours, theirs
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (a CPU set or ``taskset`` may allow fewer than the machine has)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def rdflib_caps(ours_queries: dict[str, dict], cap: float) -> dict[str, float]:
@@ -812,7 +804,7 @@ def report(ours: dict, theirs: dict, *, cap, validate_cap, projects, repeat, pha
                      "rdflib": theirs["conforms"]},
         "total_s": round(total, 1),
         "phases": {name: round(seconds, 2) for name, seconds in phases.items()},
-        "machine": {"cpus": usable_cpus(), "platform": platform.platform(),
+        "machine": {"cpus": cores.usable(), "platform": platform.platform(),
                     "python": platform.python_version(),
                     "cpu_steal_share": None if steal is None else round(steal, 4)},
     }

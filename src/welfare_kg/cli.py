@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import __version__, export, queries, remote, resources, results, stats, store
+from . import __version__, cores, export, queries, remote, resources, results, stats, store
 from . import sparql_protocol as sp
 from .errors import EXIT_INVALID, EXIT_OK, UsageError, WelfareKGError
 from .namespaces import bind_prefixes
@@ -484,7 +484,7 @@ def cmd_queries(args) -> int:
     files = data_files(args)
     dataset = open_graph(args, files) if args.endpoint else store.open_memory_dataset(files)
     # One query per core at a time: Oxigraph (and a remote store's client) leave the GIL.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=cores.usable()) as pool:
         answers = pool.map(lambda item: queries.run_csv(dataset, item), catalogue)
         for item, text in zip(catalogue, answers):
             _report_answer(args, item, text)

@@ -27,6 +27,7 @@ from typing import IO, Callable, Iterable, Iterator, Mapping, NoReturn, Sequence
 import pyoxigraph as ox
 from rdflib import Graph
 
+from . import cores
 from .errors import UsageError
 from .namespaces import GRAPH, PREFIXES, WKG
 
@@ -65,7 +66,7 @@ def load_named_graphs(load: Callable[[list[Path]], ox.Store], files: list[Path])
     duplicates go before output, and the triples that shape blank-node labels are those with
     a blank node, unique to the file it came from.
     """
-    workers = os.cpu_count() or 1
+    workers = cores.usable()
     with ThreadPoolExecutor(workers) as pool:
         shares = list(pool.map(lambda share: named_graphs(load(share)), [files[i::workers] for i in range(workers)]))
     graphs: dict[str, bytes] = defaultdict(bytes)

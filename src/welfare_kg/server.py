@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, quote
 import pyoxigraph as ox
 from rdflib.namespace import OWL
 
-from . import dcat, docs, export, queries, remote, resources, store
+from . import cores, dcat, docs, export, queries, remote, resources, store
 from . import sparql_protocol as sp
 from .errors import UsageError
 from .namespaces import WKG
@@ -650,7 +650,7 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def default_workers() -> int:
-    return max(2, min(4, os.cpu_count() or 2))
+    return max(2, min(4, cores.usable()))
 
 
 def describe_in_background(dataset, store_dir: Path | None = None) -> Future:

@@ -20,7 +20,6 @@ checked predicate (14.5 s to re-check one project of 20k, as long as a full run)
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, XSD
 
+from . import cores
 from .errors import UsageError
 from .namespaces import SH
 
@@ -167,7 +167,7 @@ def run(store: ox.Store, shapes: CompiledShapes, focus: Iterable[str] | None = N
 
 def query_threads() -> int:
     """How many whole-graph queries to run at once: one per core, at most eight."""
-    return max(1, min(8, os.cpu_count() or 1))
+    return max(1, min(8, cores.usable()))
 
 
 def query_with(store: ox.Store, query: str, variable: str, node):
