@@ -229,6 +229,11 @@ def test_rdflibs_cap_for_a_query_is_20_times_our_slowest_run_of_it():
     assert rows["catalogue"]["verdict"] == "holds"
 
 
+def test_a_cap_of_exactly_20_times_a_run_shows_20x_whatever_the_floating_point():
+    assert 27.2 / 1.36 < 20 and bench._at_least(27.2, 1.36) == 20.0
+    assert bench._at_least(29.93, 1.5) == 19.9
+
+
 def test_a_lower_bound_is_rounded_down_so_the_table_never_claims_the_target_it_missed():
     mine, theirs = _figures({"cq01": 1.0, "cq02": 0.5}, {"cq01": None, "cq02": 9.93})
     table = bench.format_table(_report(mine, theirs))
@@ -264,6 +269,9 @@ def test_rdflibs_second_process_is_bounded_by_its_load_when_that_passed_the_cap(
     row = next(row for row in _report(mine, theirs)["rows"] if row["task"] == "second-query-process")
     assert row["rdflib_s"] is None and row["ratio_at_least"] == 20.0  # its load, 50 s, over ours
     assert row["note"].startswith("rdflib > 50.0 s (not run: a fresh process parses every file first")
+    theirs["load"] = 59.95
+    row = next(row for row in _report(mine, theirs)["rows"] if row["task"] == "second-query-process")
+    assert row["note"].startswith("rdflib > 59.9 s (not run:"), "a bound rounded down, never up"
     theirs["load"] = 5.0  # under the 10 s cap: it was run, and capped
     row = next(row for row in _report(mine, theirs)["rows"] if row["task"] == "second-query-process")
     assert row["note"] == "rdflib > 10 s (capped)" and "ratio_at_least" not in row
@@ -358,7 +366,10 @@ def test_a_failing_lane_stops_the_others_at_once(tmp_path):
 @pytest.mark.parametrize("script, complaint", [
     ("echo 'bench-phase\tx: load: 1.0 s' >&2; echo 'UsageError: oops' >&2; exit 3", "UsageError: oops"),
     # killed from outside, leaving a process that holds its stderr open (as a forked copy would)
-    ("sleep 30 & kill -9 $$", "killed by signal 9")])
+    ("sleep 30 & kill -9 $$", "killed by signal 9"),
+    ("echo 'UserWarning: harmless' >&2; sleep 30 & kill -9 $$",
+     "killed by signal 9 (its last line: UserWarning: harmless)"),  # a line said before, not why it ended
+    ("sleep 30 & printf 'UsageError: no newline' >&2; exit 3", "UsageError: no newline")])
 def test_a_side_that_fails_is_reported_at_once_with_its_name_and_complaint(script, complaint):
     logged = []
     child = subprocess.Popen(["sh", "-c", script], stderr=subprocess.PIPE, start_new_session=True)
@@ -372,7 +383,7 @@ def test_a_side_that_fails_is_reported_at_once_with_its_name_and_complaint(scrip
         child.wait()
     assert str(error.value) == f"bench: the rdflib 2 side failed: {complaint}"
     assert time.perf_counter() - start < 10, "not once the stream closed"
-    assert logged == (["x: load: 1.0 s"] if "exit 3" in script else [])
+    assert logged == (["x: load: 1.0 s"] if "bench-phase" in script else [])
 
 
 def test_work_is_spread_over_the_cores_this_process_may_use_not_the_machines():

@@ -16,7 +16,7 @@ import pytest
 from rdflib import Graph
 from rdflib.namespace import DCAT, RDF
 
-from welfare_kg import dcat, queries, resources, store
+from welfare_kg import cores, dcat, queries, resources, store
 from welfare_kg.cli import main
 from welfare_kg.errors import UsageError
 
@@ -75,7 +75,7 @@ def test_queries_run_stops_starting_queries_after_one_fails(capsys, cache_dir, m
         return "x\n"
 
     monkeypatch.setattr(queries, "run_csv", first_fails)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # two queries at a time
+    monkeypatch.setattr(cores, "usable", lambda: 2)  # two queries at a time
     code, out, err = run_cli(capsys, cache_dir, "queries", "--run")
     assert code == 2 and err.strip() == "welfare-kg: cq01-projects: the store failed" and out == ""
     assert len(started) <= 3, f"the failed one and the two running when it failed, not {started}"

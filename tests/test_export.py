@@ -15,7 +15,7 @@ import pytest
 from rdflib import Dataset, Graph, Literal
 from rdflib.compare import isomorphic
 
-from welfare_kg import export, generate, store
+from welfare_kg import cores, export, generate, store
 from welfare_kg.cli import main
 from welfare_kg.errors import UsageError
 from welfare_kg.namespaces import SCHEMA, WKG
@@ -173,7 +173,7 @@ def test_a_graph_whose_files_load_in_different_threads_exports_as_from_one_store
         path.parent.mkdir(parents=True)
         path.write_text(name + period, encoding="utf-8")
     files = [first, second]
-    monkeypatch.setattr(export.os, "cpu_count", lambda: 2)  # one file for each thread
+    monkeypatch.setattr(cores, "usable", lambda: 2)  # one file for each thread
     split = export.load_named_graphs(store.memory_copy, files)
     together = export.named_graphs(store.memory_copy(files))
     assert list(split) == list(together) == [str(store.named_graph_for(first))]

@@ -183,9 +183,9 @@ def test_timeline_orders_projects_by_start(dataset):
     assert [x for _, x in projects] == sorted(x for _, x in projects)
 
 
-@pytest.mark.parametrize("lang, names", [("pl", ("projekty według daty rozpoczęcia", "(bez dat)")),
-                                         ("en", ("projects by start date", "(not dated)"))])
-def test_timeline_year_ticks_stop_above_what_is_placed_under_the_projects(dataset, lang, names):
+@pytest.mark.parametrize("lang, name", [("pl", "pod projektami, których dotyczą (bez dat)"),
+                                        ("en", "under the projects they touch (not dated)")])
+def test_timeline_year_ticks_stop_above_what_is_placed_under_the_projects(dataset, lang, name):
     view = views.load_view("timeline")
     graph = views.build(dataset, view, lang=lang)
     positions, guides = layout.positions(graph, view, layout.radii(page.measure(graph, view.size_by)))
@@ -193,9 +193,8 @@ def test_timeline_year_ticks_stop_above_what_is_placed_under_the_projects(datase
     projects = [y for node, (_, y) in positions.items() if graph.nodes[node]["group"] == "Project"]
     assert undated and guides["vertical"]
     assert all(max(projects) < tick["y1"] < min(undated) for tick in guides["vertical"])
-    first, second = guides["horizontal"]
-    assert first["label"] == names[0] and second["label"].endswith(names[1])
-    assert first["y"] <= min(projects) and max(projects) < second["y"] <= min(undated)
+    [band] = guides["horizontal"]  # the time axis names the projects' band
+    assert band["label"] == name and max(projects) < band["y"] <= min(undated)
 
 
 def test_timeline_puts_undated_projects_under_a_tick_of_their_own_after_the_last_year():
@@ -211,8 +210,7 @@ def test_timeline_puts_undated_projects_under_a_tick_of_their_own_after_the_last
     ticks = {tick["label"]: tick["x"] for tick in guides["vertical"]}
     assert list(ticks) == [str(year) for year in range(2015, 2022)] + ["no date"]  # 2021 closes 2020-01-15
     assert ticks["2020"] < positions["p2"][0] < ticks["2021"] < ticks["no date"] == positions["p3"][0]
-    assert [guide["label"] for guide in guides["horizontal"]] == [
-        "projects by start date", "under the projects they touch (not dated)"]
+    assert [guide["label"] for guide in guides["horizontal"]] == ["under the projects they touch (not dated)"]
     only_undated = graph.subgraph(["p3", "org"])
     _, guides = layout.positions(only_undated, view, layout.radii(page.measure(only_undated, view.size_by)))
     assert [tick["label"] for tick in guides["vertical"]] == ["no date"]
@@ -220,6 +218,26 @@ def test_timeline_puts_undated_projects_under_a_tick_of_their_own_after_the_last
     no_projects = graph.subgraph(["org"])
     _, guides = layout.positions(no_projects, view, layout.radii(page.measure(no_projects, view.size_by)))
     assert guides == {"horizontal": [], "vertical": []}
+
+
+@pytest.mark.parametrize("starts, ticks", [
+    (["1990-03", "2022-06"], [str(year) for year in range(1990, 2026, 5)]),  # every 5 years, 2025 after 2022.4
+    (["2001", "2030-11"], [str(year) for year in range(2001, 2032, 2)]),  # every 2 years, 2031 after 2030.9
+    (["2010"], ["2010"])])  # a year alone: its one tick
+def test_timeline_ticks_reach_the_last_start_and_the_undated_come_one_step_later(starts, ticks):
+    graph = nx.MultiDiGraph(lang="pl")
+    for i, start in enumerate(starts + [None]):
+        graph.add_node(f"p{i}", label=f"p{i}", group="Project", group_label="projekt", title=f"p{i}",
+                       **({"start": start} if start else {}))
+    view = views.View(name="t", title_pl="t", title_en="t", query_path=Path("t.rq"), size_by="degree",
+                      layout="timeline")
+    positions, guides = layout.positions(graph, view, layout.radii(page.measure(graph, view.size_by)))
+    assert [tick["label"] for tick in guides["vertical"]] == ticks + ["bez daty"]
+    xs = [tick["x"] for tick in guides["vertical"]]
+    assert max(positions[f"p{i}"][0] for i in range(len(starts))) <= xs[-2], "the last tick closes the last start"
+    assert positions[f"p{len(starts)}"][0] == xs[-1] > xs[-2], "the undated after it"
+    if len(ticks) > 1:
+        assert xs[-1] - xs[-2] == xs[1] - xs[0], "one tick step later"
 
 
 def test_large_graph_layout_is_fast_path_deterministic_and_spread():

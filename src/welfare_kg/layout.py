@@ -33,9 +33,9 @@ LABEL_WIDTH, LABEL_LINES = 26, 3
 # Rows of the hierarchical layout, top to bottom; every other class goes to the last row.
 HIERARCHY = {"Fund": 0, "OperatingBudget": 0, "FundingProgramme": 1, "ProgrammePriority": 2,
              "ProgrammeMeasure": 3, "Project": 4}
-TIMELINE_BANDS = {
-    "pl": ("projekty według daty rozpoczęcia", "pod projektami, których dotyczą (bez dat)", "bez daty"),
-    "en": ("projects by start date", "under the projects they touch (not dated)", "no date"),
+TIMELINE_NAMES = {
+    "pl": ("pod projektami, których dotyczą (bez dat)", "bez daty"),
+    "en": ("under the projects they touch (not dated)", "no date"),
 }
 ROW_NAMES = {
     "pl": ("źródło finansowania", "program", "priorytet", "działanie", "projekt", "organizacja"),
@@ -267,9 +267,9 @@ def _lanes(items: list[tuple[float, str]], widths: dict[str, float], gap: float)
 
 
 def _timeline(graph, radius, lang: str):
-    """Projects along x by start date, undated ones after the last year under a tick of their
-    own; the rest below, under the projects they touch. The year ticks stop above the rest,
-    and each band is named above its top edge, so that nothing reads as dated that is not."""
+    """Projects along x by start date, undated ones a tick after the last year under a tick of
+    their own; the rest below, under the projects they touch, in a band named above its top
+    edge, where the year ticks do not reach: nothing reads as dated that is not."""
     px_per_year, gap = 120.0, 12.0
     simple = simple_graph(graph)
     boxes = label_boxes(graph, radius)
@@ -279,9 +279,10 @@ def _timeline(graph, radius, lang: str):
     dated = {n: t for n, t in starts.items() if t is not None}
     t0 = math.floor(min(dated.values())) if dated else 0.0
     t1 = max(dated.values()) if dated else 0.0
-    last_year = math.ceil(t1)
+    step = _year_step(math.ceil(t1) - t0 + 1)
+    last_tick = t0 + step * math.ceil((math.ceil(t1) - t0) / step)  # at or after the last start
     x = {n: (t - t0) * px_per_year for n, t in dated.items()}
-    undated_x = (last_year - t0 + 1) * px_per_year if dated else 0.0
+    undated_x = (last_tick - t0 + step) * px_per_year if dated else 0.0
     undated = sorted(n for n in starts if n not in dated)
     for i, node in enumerate(undated):
         x[node] = undated_x + i * 200.0
@@ -292,21 +293,21 @@ def _timeline(graph, radius, lang: str):
     rest = sorted(n for n in simple if n not in positions)
     placed = dict(x)
     while True:
-        step = {}
+        spread = {}
         for node in rest:
             if node not in placed:
                 near = [placed[m] for m in simple[node] if m in placed]
                 if near:
-                    step[node] = sum(near) / len(near)
-        if not step:
+                    spread[node] = sum(near) / len(near)
+        if not spread:
             break
-        placed.update(step)
+        placed.update(spread)
     end = max(placed.values(), default=0.0)
     for i, node in enumerate(n for n in rest if n not in placed):
         placed[node] = end + 200.0 * (i + 1)
     lanes = _lanes([(placed[n], n) for n in rest], widths, gap)
     positions.update({n: (placed[n], band + lanes[n] * lane_height) for n in rest})
-    names = TIMELINE_BANDS.get(lang, TIMELINE_BANDS["en"])
+    names = TIMELINE_NAMES.get(lang, TIMELINE_NAMES["en"])
 
     def top_edge(nodes) -> float:
         return min(positions[n][1] - radius[n] for n in nodes)
@@ -314,16 +315,13 @@ def _timeline(graph, radius, lang: str):
     guides = {"horizontal": [], "vertical": []}
     if not starts:
         return positions, guides  # no time axis: nothing to name
-    top = top_edge(starts)
-    if dated:
-        guides["horizontal"].append({"y": top, "label": names[0]})
     if rest:
-        guides["horizontal"].append({"y": top_edge(rest), "label": names[1]})
+        guides["horizontal"].append({"y": top_edge(rest), "label": names[0]})
     bottom = top_edge(rest) - 30.0 if rest else max(y for _, y in positions.values()) + lane_height
-    ticks = [((year - t0) * px_per_year, str(year))
-             for year in range(int(t0), int(last_year) + 1, _year_step(last_year - t0 + 1))] if dated else []
-    ticks += [(undated_x, names[2])] if undated else []
-    guides["vertical"] = [{"x": tick, "y0": top - 30.0, "y1": bottom, "label": label} for tick, label in ticks]
+    ticks = [((year - t0) * px_per_year, str(year)) for year in range(int(t0), int(last_tick) + 1, step)]
+    ticks = (ticks if dated else []) + ([(undated_x, names[1])] if undated else [])
+    guides["vertical"] = [{"x": tick, "y0": top_edge(starts) - 30.0, "y1": bottom, "label": label}
+                          for tick, label in ticks]
     return positions, guides
 
 

@@ -322,7 +322,8 @@ def render_static(graph: nx.Graph, view, *, fmt: str, lang: str = "pl") -> bytes
                           fontsize=8, color="#777777")
             for guide in info["guides"]["horizontal"]:
                 axes.text(axes.get_xlim()[0], -guide["y"] + 14, guide["label"], ha="left", va="bottom",
-                          fontsize=9, color="#777777", style="italic")
+                          fontsize=9, color="#777777", style="italic", zorder=3,
+                          bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1})
             index = {n: i for i, n in enumerate(nodes)}
             segments = sorted({(index[u], index[v]) for u, v in graph.edges() if u != v})
             axes.add_collection(LineCollection([(xy[a], xy[b]) for a, b in segments], colors="#b5bcc4",
