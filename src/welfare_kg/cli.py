@@ -304,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="runs of each query, cycling through its parameter values (default 3)")
     bench.add_argument("--cap", type=seconds, default=10.0,
                        help="seconds one query run may take before it is recorded as capped (default 10; "
-                            "rdflib's runs get 20 times our p50 where that is longer)")
+                            "rdflib's runs get 20 times our slowest run where that is longer)")
     bench.add_argument("--validate-cap", type=seconds, default=60.0,
                        help="seconds validation or export may take before being capped (default 60, "
                             "the validation target)")

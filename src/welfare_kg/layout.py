@@ -267,9 +267,9 @@ def _lanes(items: list[tuple[float, str]], widths: dict[str, float], gap: float)
 
 
 def _timeline(graph, radius, lang: str):
-    """Projects along x by start date, undated ones a tick after the last year under a tick of
-    their own; the rest below, under the projects they touch, in a band named above its top
-    edge, where the year ticks do not reach: nothing reads as dated that is not."""
+    """Projects along x by start date, undated ones one tick step after the last year, under a
+    tick of their own; the rest below, under the projects they touch, in a band named above
+    its top edge, where the year ticks do not reach: nothing reads as dated that is not."""
     px_per_year, gap = 120.0, 12.0
     simple = simple_graph(graph)
     boxes = label_boxes(graph, radius)
@@ -318,8 +318,9 @@ def _timeline(graph, radius, lang: str):
     if rest:
         guides["horizontal"].append({"y": top_edge(rest), "label": names[0]})
     bottom = top_edge(rest) - 30.0 if rest else max(y for _, y in positions.values()) + lane_height
-    ticks = [((year - t0) * px_per_year, str(year)) for year in range(int(t0), int(last_tick) + 1, step)]
-    ticks = (ticks if dated else []) + ([(undated_x, names[1])] if undated else [])
+    years = range(int(t0), int(last_tick) + 1, step) if dated else []
+    ticks = [((year - t0) * px_per_year, str(year)) for year in years]
+    ticks += [(undated_x, names[1])] if undated else []
     guides["vertical"] = [{"x": tick, "y0": top_edge(starts) - 30.0, "y1": bottom, "label": label}
                           for tick, label in ticks]
     return positions, guides
