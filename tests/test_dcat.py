@@ -199,3 +199,14 @@ def test_work_done_in_a_thread_leaves_no_query_result_for_another_thread_to_free
         gc.collect()
         sys.unraisablehook = hook
     assert [str(report.exc_value) for report in reported] == []
+
+
+def test_the_public_triples_leave_out_a_contact_person_whose_mark_was_forgotten():
+    data = Graph()
+    person, centre = URIRef(BASE + "id/person/someone"), URIRef(BASE + "id/organisation/centre")
+    data.add((person, RDF.type, URIRef(BASE + "ontology/ContactPerson")))
+    data.add((person, URIRef("https://schema.org/telephone"), Literal("(81) 000-00-00")))
+    data.add((centre, URIRef(BASE + "ontology/contactPerson"), person))
+    data.add((centre, DCTERMS.title, Literal("MOPS")))
+    kept = list(data.query(dcat.PUBLIC_TRIPLES))
+    assert [(s, p, o) for s, p, o in kept] == [(centre, DCTERMS.title, Literal("MOPS"))]

@@ -66,6 +66,17 @@ def test_public_export_leaves_out_personal_data(named):
         assert len(public) < len(full)
 
 
+def test_a_contact_person_whose_mark_was_forgotten_stays_out_of_public_exports(named):
+    # validate reports the missing mark; the export must not publish the person meanwhile.
+    mark = b' <https://w3id.org/welfare-kg/ontology/isPersonalData> "true"^^<http://www.w3.org/2001/XMLSchema#boolean> .'
+    unmarked = {name: b"".join(line + b"\n" for line in text.split(b"\n")[:-1] if not line.endswith(mark))
+                for name, text in named.items()}
+    assert unmarked != named
+    for fmt in export.FORMATS:
+        data = export.serialize(unmarked, fmt, public=True)
+        assert b"Wojtysiak" not in data and b"53-50-716" not in data, fmt
+
+
 def _export_in_fresh_process(cache_dir, fmt, hash_seed, target):
     env = dict(os.environ, PYTHONHASHSEED=str(hash_seed))
     subprocess.run([sys.executable, "-m", "welfare_kg.cli", "--cache-dir", str(cache_dir), "export",

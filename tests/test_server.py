@@ -608,6 +608,21 @@ def test_a_public_graph_document_leaves_out_people_marked_in_another_graph():
     assert b"MOPS" in public and b"urn:person" not in public
 
 
+def test_a_public_graph_document_leaves_out_a_contact_person_typed_in_another_graph_unmarked():
+    from rdflib import Dataset
+
+    from welfare_kg.server import graph_document
+
+    dataset = Dataset(store="Oxigraph")
+    person, types, names = ox.NamedNode("urn:person"), ox.NamedNode("urn:types"), ox.NamedNode("urn:names")
+    store.oxigraph(dataset).extend([
+        ox.Quad(person, ox.NamedNode(str(RDF.type)), ox.NamedNode(BASE + "ontology/ContactPerson"), types),
+        ox.Quad(person, ox.NamedNode("urn:phone"), ox.Literal(PHONE), names),
+        ox.Quad(ox.NamedNode("urn:centre"), ox.NamedNode("urn:label"), ox.Literal("MOPS"), names)])
+    public = graph_document(dataset, "urn:names", "nt", public=True)
+    assert b"MOPS" in public and PHONE.encode() not in public
+
+
 def test_unknown_iri_is_404_and_unknown_type_406(server):
     assert fetch(server.url + "/id/organisation/no-such-thing")[0] == 404
     assert fetch(server.url + "/id/organisation/mops-gdynia", headers={"Accept": "image/png"})[0] == 406

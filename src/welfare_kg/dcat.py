@@ -21,7 +21,7 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
 
 from . import resources, store
-from .export import canonical_lines, oxigraph_triples, serialize
+from .export import PERSONAL_VALUES, canonical_lines, oxigraph_triples, serialize
 from .namespaces import BASE, COUNTRY, WKG, bind_prefixes
 
 ONTOLOGY = URIRef(BASE + "ontology")
@@ -42,16 +42,16 @@ EXTRA_PREFIXES = {
     "dist": BASE + "distribution/",
 }
 
-# The public data: every triple of the union whose subject and object are not marked as
-# personal data (a public export drops exactly these). MINUS, not FILTER NOT EXISTS: the
-# few personal nodes are gathered once instead of looked up for each triple's two ends
-# (43 s → 6 s for 2.5 M triples in the on-disk store).
-PUBLIC_TRIPLES = """
-SELECT DISTINCT ?s ?p ?o WHERE {
+# The public data: every triple of the union whose subject and object are not personal data
+# (a public export drops exactly these, see export.PERSONAL_STATEMENTS). MINUS, not FILTER
+# NOT EXISTS: the few personal nodes are gathered once instead of looked up for each
+# triple's two ends (43 s → 6 s for 2.5 M triples in the on-disk store).
+PUBLIC_TRIPLES = f"""
+SELECT DISTINCT ?s ?p ?o WHERE {{
   ?s ?p ?o .
-  MINUS { ?s wkg:isPersonalData true }
-  MINUS { ?o wkg:isPersonalData true }
-}"""
+  MINUS {{ ?s ?personalPredicate ?personalObject . {PERSONAL_VALUES} }}
+  MINUS {{ ?o ?personalPredicate ?personalObject . {PERSONAL_VALUES} }}
+}}"""
 
 VOID_FIGURES = f"""
 PREFIX wkg: <{WKG}>

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator, Mapping, NoReturn, Sequence
 
 import pyoxigraph as ox
-from rdflib import Graph
+from rdflib import RDF, Graph, Literal
 
 from . import cores
 from .errors import UsageError
@@ -42,9 +42,16 @@ FORMATS = {
 _OXIGRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD, "xml": ox.RdfFormat.RDF_XML}
 _TURTLE_IN_HALVES = 200_000  # triples; in a smaller export a second process costs more than it saves
 _BLANK = ord("_")  # the first byte of a blank node (an IRI starts with "<", a literal with '"')
-# How a decimal literal ends, and a line saying a resource is personal data, in N-Triples.
+# How a decimal literal ends, and the lines that make a resource personal data, in N-Triples:
+# its mark, or its type where the mark was forgotten (validate reports that; a public export
+# must not publish the person meanwhile).
 _DECIMAL_TYPE = b'"^^<http://www.w3.org/2001/XMLSchema#decimal>'
-_PERSONAL = f' <{WKG.isPersonalData}> "true"^^<http://www.w3.org/2001/XMLSchema#boolean> .'.encode()
+PERSONAL_STATEMENTS = ((WKG.isPersonalData, Literal(True)), (RDF.type, WKG.ContactPerson))
+_PERSONAL = tuple(f" {p.n3()} {o.n3()} .".encode() for p, o in PERSONAL_STATEMENTS)
+# The same statements for SPARQL: ``?s ?personalPredicate ?personalObject`` with this block
+# matches a personal resource ?s.
+PERSONAL_VALUES = ("VALUES (?personalPredicate ?personalObject) { "
+                   + " ".join(f"({p.n3()} {o.n3()})" for p, o in PERSONAL_STATEMENTS) + " }")
 
 
 def named_graphs(ox_store: ox.Store) -> dict[str, bytes]:
@@ -90,8 +97,8 @@ def ntriples_lines(triples: bytes | Iterable) -> list[bytes]:
 
 
 def personal_nodes(lines: Iterable[bytes]) -> set[bytes]:
-    """Every resource marked as personal data (a subject holds no space)."""
-    return {line[:-len(_PERSONAL)] for line in lines if line.endswith(_PERSONAL)}
+    """Every resource marked as personal data, or typed as a contact person (a subject holds no space)."""
+    return {line[:line.index(b" ")] for line in lines if line.endswith(_PERSONAL)}
 
 
 def describer(edges: Mapping[bytes, list]) -> Callable[[bytes], bytes]:

@@ -350,7 +350,10 @@ def alternates(path: str, served: str, formats: dict = ENTITY_FORMATS) -> dict:
     return {"Link": ", ".join(links)}
 
 
-PERSONAL_MARKS = f"CONSTRUCT {{ ?s <{WKG.isPersonalData}> ?o }} WHERE {{ GRAPH ?g {{ ?s <{WKG.isPersonalData}> ?o }} }}"
+# What makes a resource personal data, in any graph: a graph's public document leaves out a
+# person marked or typed in another.
+PERSONAL_MARKS = ("CONSTRUCT { ?s ?personalPredicate ?personalObject } WHERE { "
+                  f"{export.PERSONAL_VALUES} GRAPH ?g {{ ?s ?personalPredicate ?personalObject }} }}")
 
 
 def graph_document(dataset, iri: str, fmt: str, public: bool) -> bytes | None:
@@ -587,7 +590,8 @@ def describe_service(endpoint: str, fmt: str, *, public: bool, triples: int, max
         graph.add((service, SD.resultFormat, FORMATS[name]))
     note = ("Read-only: SPARQL Update and SERVICE are refused. "
             f"Results are capped at {max_rows} rows (header X-SPARQL-MaxRows when cut). ")
-    note += ("Public data only: resources marked wkg:isPersonalData are left out." if public
+    note += ("Public data only: resources marked wkg:isPersonalData or typed wkg:ContactPerson are left out."
+             if public
              else "Full data, personal data included; the default graph is the union of the named graphs.")
     graph.add((service, DCTERMS.description, Literal(note, lang="en")))
     dataset, default = BNode("dataset"), BNode("default")
