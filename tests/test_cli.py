@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from rdflib import Graph
+from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, RDF
 
 from welfare_kg import cores, dcat, queries, resources, store
@@ -403,13 +403,12 @@ def test_a_graph_answer_refuses_a_tabular_format(capsys, cache_dir, tmp_path, mo
     """A CONSTRUCT was written as Turtle whatever --format said."""
     monkeypatch.setattr("sys.stdin", io.StringIO("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 1"))
     assert main(["--cache-dir", str(cache_dir), "query", "-", "--format", "csv", "-o", str(tmp_path / "a.csv")]) == 2
-    assert capsys.readouterr().err == ("welfare-kg: stdin: a CONSTRUCT answer is a graph, written as Turtle; "
-                                       "--format csv asks for csv, which is for SELECT and ASK answers\n")
+    assert capsys.readouterr().err == ("welfare-kg: stdin: a CONSTRUCT answer is a graph, written as turtle, nt, "
+                                       "jsonld, xml; --format csv asks for csv, which is for SELECT and ASK answers\n")
     # and when the file's extension asked for it, the message names the file
     monkeypatch.setattr("sys.stdin", io.StringIO("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 1"))
-    assert main(["--cache-dir", str(cache_dir), "query", "-", "-o", str(tmp_path / "g.json")]) == 2
-    assert capsys.readouterr().err == ("welfare-kg: stdin: a CONSTRUCT answer is a graph, written as Turtle; "
-                                       f"-o {tmp_path / 'g.json'} asks for json, which is for SELECT and ASK answers\n")
+    assert main(["--cache-dir", str(cache_dir), "query", "-", "-o", str(tmp_path / "g.tsv")]) == 2
+    assert capsys.readouterr().err.endswith(f"-o {tmp_path / 'g.tsv'} asks for tsv, which is for SELECT and ASK answers\n")
     assert list(tmp_path.iterdir()) == []
     project = "<https://w3id.org/welfare-kg/ontology/Project>"
     monkeypatch.setattr("sys.stdin", io.StringIO(f"CONSTRUCT {{ ?s a {project} }} WHERE {{ ?s a {project} }} LIMIT 1"))
@@ -433,6 +432,35 @@ def test_the_output_files_extension_chooses_the_format(capsys, cache_dir, tmp_pa
     assert target.read_bytes().startswith(starts)
 
 
+@pytest.mark.parametrize("name, fmt", [("g.nt", "nt"), ("g.json", "json-ld"), ("g.jsonld", "json-ld"),
+                                       ("g.rdf", "xml"), ("g.ttl", "turtle")])
+def test_a_graph_answer_is_written_in_the_rdf_format_its_file_names(capsys, cache_dir, tmp_path, monkeypatch,
+                                                                    name, fmt):
+    """`-o g.nt` had Turtle written into it, which N-Triples parsers refuse."""
+    project = "<https://w3id.org/welfare-kg/ontology/Project>"
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"CONSTRUCT {{ ?s a {project} }} WHERE {{ ?s a {project} }}"))
+    assert main(["--cache-dir", str(cache_dir), "query", "-", "-o", str(tmp_path / name)]) == 0
+    answer = Graph().parse(tmp_path / name, format=fmt)
+    assert len(answer) == 5 and set(answer.objects()) == {URIRef(project[1:-1])}
+
+
+@pytest.mark.parametrize("argv, name, message", [
+    (["export"], "x.csv", "names the csv format, but export writes turtle, nt, jsonld, xml, trig"),
+    (["export"], "x.gexf", "names the gexf format, but export writes turtle, nt, jsonld, xml, trig"),
+    (["viz", "overview"], "x.csv", "names the csv format, but viz writes html, svg, png"),
+    (["network", "overview"], "x.ttl", "names the turtle format, but network writes table, csv, json, graphml, gexf"),
+    (["dcat"], "d.trig", "names the trig format, but dcat writes turtle, nt, jsonld, xml"),
+    (["query", "cq10-method-taxonomy"], "r.ttl", "asks for turtle, which is for CONSTRUCT and DESCRIBE answers"),
+])
+def test_an_extension_naming_a_format_the_command_does_not_write_is_refused(capsys, cache_dir, tmp_path, argv,
+                                                                           name, message):
+    """`export -o x.csv` wrote Turtle, `viz -o x.csv` HTML, `query -o r.ttl` a text table."""
+    target = tmp_path / name
+    code, _, err = run_cli(capsys, cache_dir, *argv, "-o", str(target))
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not target.exists()
+
+
 def test_dcat_writes_the_format_its_file_names(capsys, cache_dir, tmp_path):
     target = tmp_path / "dataset.jsonld"
     assert run_cli(capsys, cache_dir, "dcat", "-o", str(target))[0] == 0
@@ -441,7 +469,10 @@ def test_dcat_writes_the_format_its_file_names(capsys, cache_dir, tmp_path):
 
 
 @pytest.mark.parametrize("argv, name, message", [
-    (["generate", "--projects", "1"], "g.jsonld", "names the jsonld format, but generate writes N-Triples (.nt)"),
+    (["generate", "--projects", "1"], "g.jsonld", "names the jsonld format, but generate writes N-Triples (.nt): "
+                                                  "give the file another extension"),
+    (["generate", "--projects", "1"], "g.csv", "names the csv format, but generate writes N-Triples (.nt): "
+                                               "give the file another extension"),
     (["viz", "overview"], "-", "viz writes a file (HTML, SVG or PNG), not standard output: give -o FILE"),
 ])
 def test_an_output_the_command_cannot_write_is_refused(capsys, cache_dir, tmp_path, monkeypatch, argv, name,

@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if hasattr(args, "format_suffixes"):
             args.format_asked_by = f"--format {args.format}" if args.format else f"-o {args.output}"
-            args.format = chosen_format(args.format, args.output, args.format_suffixes, args.format_default)
+            args.format = chosen_format(args.format, args.output, args.format_suffixes, args.format_default,
+                                        args.command, args.format_choices)
         if args.endpoint and not getattr(args, "remote", False):
             raise UsageError(f"{args.command} works on the embedded store only; --endpoint is not supported there")
         if not args.endpoint:
@@ -75,12 +76,27 @@ def standard_output():
 # The RDF format a file name's extension names.
 RDF_SUFFIXES = {suffix: name for name, (suffix, _) in export.FORMATS.items()} | {
     ".json": "jsonld", ".xml": "xml", ".owl": "xml"}
+# What `query` writes: answers to SELECT and ASK, graphs for CONSTRUCT and DESCRIBE; the graph
+# format of each format name it takes (a graph's table is Turtle, its JSON is JSON-LD).
+QUERY_GRAPH_FORMATS = ("turtle", "nt", "jsonld", "xml")
+QUERY_FORMATS = (*results.FORMATS, *QUERY_GRAPH_FORMATS)
+GRAPH_FORMATS = {"table": "turtle", "json": "jsonld"} | {name: name for name in QUERY_GRAPH_FORMATS}
+QUERY_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".ttl": "turtle", ".nt": "nt",
+                  ".jsonld": "jsonld", ".rdf": "xml", ".owl": "xml", ".xml": "xml"}
+VIZ_SUFFIXES = {".html": "html", ".htm": "html", ".svg": "svg", ".png": "png"}
+NETWORK_SUFFIXES = {".csv": "csv", ".json": "json", ".graphml": "graphml", ".gexf": "gexf"}
+# Every extension that names a format some command writes: one that names a format the
+# command at hand does not write is refused, not written in another (Turtle in x.csv).
+KNOWN_SUFFIXES = RDF_SUFFIXES | QUERY_SUFFIXES | VIZ_SUFFIXES | NETWORK_SUFFIXES
 
 
-def chosen_format(given: str | None, output: Path | None, suffixes: dict[str, str], default: str) -> str:
+def chosen_format(given: str | None, output: Path | None, suffixes: dict[str, str], default: str,
+                  command: str, writes: tuple[str, ...]) -> str:
     """``--format``, else the format ``-o``'s extension names, else the default; a file named
-    for one format is never silently written in another."""
+    for one format is never silently written in another (``command`` writes ``writes``)."""
     named = suffixes.get(output.suffix.lower()) if output is not None else None
+    if output is not None and named is None:
+        refuse_foreign_suffix(output, command, writes)
     if given is None:
         return named or default
     if named is not None and named != given:
@@ -88,11 +104,19 @@ def chosen_format(given: str | None, output: Path | None, suffixes: dict[str, st
     return given
 
 
+def refuse_foreign_suffix(output: Path, command: str, writes: tuple[str, ...]) -> None:
+    """Refuse ``output`` when its extension names a format ``command`` does not write."""
+    foreign = KNOWN_SUFFIXES.get(output.suffix.lower())
+    if foreign is not None:
+        raise UsageError(f"-o {output} names the {foreign} format, but {command} writes {', '.join(writes)}: "
+                         f"give the file another extension")
+
+
 def format_arguments(parser, choices: tuple[str, ...], default: str, suffixes: dict[str, str]) -> None:
     """``--format``, chosen by ``-o``'s extension when not given (see :func:`chosen_format`)."""
     parser.add_argument("--format", choices=choices, default=None,
                         help=f"default: the one -o's extension names ({', '.join(sorted(suffixes))}), else {default}")
-    parser.set_defaults(format_suffixes=suffixes, format_default=default)
+    parser.set_defaults(format_suffixes=suffixes, format_default=default, format_choices=choices)
 
 
 def say(line: str) -> None:
@@ -213,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("query", metavar="NAME|FILE|-")
     query.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="bind a parameter (IRI, prefixed name or literal); repeatable")
-    format_arguments(query, results.FORMATS, "table", {".csv": "csv", ".tsv": "tsv", ".json": "json"})
+    format_arguments(query, QUERY_FORMATS, "table", QUERY_SUFFIXES)
     query.add_argument("-o", "--output", type=output_file, help=OUTPUT_HELP)
     add_data_argument(query)
     add_remote_arguments(query)
@@ -230,8 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     viz = sub.add_parser("viz", help="draw a view as an interactive offline HTML page, or as SVG/PNG")
     add_view_arguments(viz)
-    format_arguments(viz, ("html", "svg", "png"), "html",
-                     {".html": "html", ".htm": "html", ".svg": "svg", ".png": "png"})
+    format_arguments(viz, ("html", "svg", "png"), "html", VIZ_SUFFIXES)
     viz.add_argument("-o", "--output", type=Path, help="file to write (default: VIEW.FORMAT here)")
     viz.add_argument("--max-nodes", type=node_count, default=None,
                      help="refuse to draw more nodes than this (default: see README, 'Large graphs')")
@@ -241,8 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     analysis = sub.add_parser("network", help="degree, betweenness and communities of a view's nodes")
     add_view_arguments(analysis)
-    format_arguments(analysis, ("table", "csv", "json", "graphml", "gexf"), "table",
-                     {".csv": "csv", ".json": "json", ".graphml": "graphml", ".gexf": "gexf"})
+    format_arguments(analysis, ("table", "csv", "json", "graphml", "gexf"), "table", NETWORK_SUFFIXES)
     analysis.add_argument("-o", "--output", type=output_file, help=OUTPUT_HELP)
     add_data_argument(analysis)
     add_remote_arguments(analysis)
@@ -520,9 +542,13 @@ def cmd_query(args) -> int:
     if kind == "UPDATE":
         raise UsageError(f"{item.name}: is a SPARQL Update ({sp.update_keyword(item.text)}); welfare-kg runs "
                          f"queries and never changes the store: edit the files under graph/ instead")
-    if kind in ("CONSTRUCT", "DESCRIBE") and args.format != "table":
-        raise UsageError(f"{item.name}: a {kind} answer is a graph, written as Turtle; {args.format_asked_by} "
-                         f"asks for {args.format}, which is for SELECT and ASK answers")
+    graph_format = GRAPH_FORMATS.get(args.format)
+    if kind in ("CONSTRUCT", "DESCRIBE") and graph_format is None:
+        raise UsageError(f"{item.name}: a {kind} answer is a graph, written as {', '.join(QUERY_GRAPH_FORMATS)}; "
+                         f"{args.format_asked_by} asks for {args.format}, which is for SELECT and ASK answers")
+    if kind in ("SELECT", "ASK") and args.format not in results.FORMATS:
+        raise UsageError(f"{item.name}: a {kind} answer is written as {', '.join(results.FORMATS)}; "
+                         f"{args.format_asked_by} asks for {args.format}, which is for CONSTRUCT and DESCRIBE answers")
     dataset = open_graph(args)
     params = parse_params(args.param)
     for name, iri in queries.unknown_resources(dataset, item, params):
@@ -536,9 +562,11 @@ def cmd_query(args) -> int:
         emit(queries.run_csv(dataset, item, params), args.output)
         return EXIT_OK
     result = queries.run(dataset, item, params)
-    if result.type == "CONSTRUCT":
+    if result.type == "CONSTRUCT" and graph_format == "turtle":
         bind_prefixes(result.graph)  # wkg:, org:, … rather than ns1:, ns2:
         emit(result.graph.serialize(format="longturtle", encoding="utf-8"), args.output)
+    elif result.type == "CONSTRUCT":
+        emit(export.serialize({"answer": result.graph}, graph_format), args.output)
     else:
         emit(results.format_result(result, args.format, dataset.namespace_manager), args.output)
     return EXIT_OK
@@ -645,9 +673,8 @@ def cmd_generate(args) -> int:
 
     if not 0 <= args.projects <= generate.MAX_PROJECTS:
         raise UsageError(f"--projects must be from 0 to {generate.MAX_PROJECTS}")
-    named = RDF_SUFFIXES.get(args.output.suffix.lower()) if args.output is not None else None
-    if named not in (None, "nt", "turtle"):  # N-Triples is Turtle too
-        raise UsageError(f"-o {args.output} names the {named} format, but generate writes N-Triples (.nt)")
+    if args.output is not None and RDF_SUFFIXES.get(args.output.suffix.lower()) not in ("nt", "turtle"):
+        refuse_foreign_suffix(args.output, "generate", ("N-Triples (.nt)",))  # N-Triples is Turtle too
     if args.output_dir is not None:
         count, files = generate.write_folder(args.output_dir, projects=args.projects, seed=args.seed)
         print(f"wrote {args.output_dir}/ ({files} files, {count} triples, {args.projects} projects, "
