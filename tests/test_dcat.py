@@ -150,6 +150,25 @@ def test_cli_writes_the_description_atomically(cache_dir, tmp_path, turtle):
     assert sorted(p.name for p in target.parent.iterdir()) == ["dataset.ttl"]  # no temporary left behind
 
 
+def test_a_broken_or_missing_catalogue_template_is_one_line_naming_the_file(cache_dir, tmp_path, monkeypatch,
+                                                                           capsys):
+    """The template is edited by hand; a slip gave a traceback naming no file."""
+    broken = tmp_path / "catalogue.ttl"
+    lines = resources.dcat_template().read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[46] = " garbage!! " + lines[46]
+    broken.write_text("".join(lines), encoding="utf-8")
+    monkeypatch.setattr(resources, "dcat_template", lambda: broken)
+    target = tmp_path / "dataset.ttl"
+    assert main(["--cache-dir", str(cache_dir), "dcat", "-o", str(target)]) == 2
+    assert capsys.readouterr().err.startswith(f"welfare-kg: {broken}:47:")
+    monkeypatch.undo()
+    monkeypatch.setattr(resources, "data_root", lambda: tmp_path / "elsewhere")
+    assert main(["--cache-dir", str(cache_dir), "dcat", "-o", str(target)]) == 2
+    assert capsys.readouterr().err == (f"welfare-kg: {tmp_path / 'elsewhere/metadata/catalogue.ttl'}: not found "
+                                       "(the hand-written part of the DCAT-AP description)\n")
+    assert not target.exists()
+
+
 def test_the_description_is_kept_beside_the_store_until_the_code_changes(tmp_path, turtle, monkeypatch):
     def dcat_file() -> bytes:
         target = tmp_path / "dataset.ttl"

@@ -117,8 +117,7 @@ def code_digest() -> str:
 
 def describe(dataset: Dataset) -> Graph:
     """The description as an rdflib Graph: the template plus what the store says."""
-    graph = Graph()
-    graph.parse(resources.dcat_template(), format="turtle")
+    graph = store.parse_files([resources.dcat_template()])  # a broken template: file and line, no traceback
     _add_dates(graph, dataset)
     _add_temporal(graph, dataset)
     _add_spatial(graph, dataset)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import UsageError
+
 DATA_FOLDERS = ("ontology", "graph", "queries", "viz", "metadata")
 
 
@@ -37,7 +39,10 @@ def viz_dir() -> Path:
 
 def dcat_template() -> Path:
     """The hand-owned part of the DCAT-AP description (not loaded into the store)."""
-    return data_root() / "metadata" / "catalogue.ttl"
+    path = data_root() / "metadata" / "catalogue.ttl"
+    if not path.is_file():  # the one data file edited by hand outside graph/, so the one gone astray
+        raise UsageError(f"{path}: not found (the hand-written part of the DCAT-AP description)")
+    return path
 
 
 def templates_dir() -> Path:

@@ -34,7 +34,6 @@ from rdflib.namespace import OWL
 from . import cores, dcat, docs, export, queries, remote, resources, store
 from . import sparql_protocol as sp
 from .errors import UsageError
-from .namespaces import WKG
 from .query_pool import PoolBusy, QueryPool, QueryTimeout, WorkerDied
 
 MAX_BODY = 64 * 1024
