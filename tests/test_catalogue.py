@@ -25,12 +25,13 @@ EXPECTED_VARIABLES = {
     "cq01-projects": ["project", "label", "lead", "start", "end", "budget", "cofinancing", "currency"],
     "cq02-partners-of": ["partner", "partnerLabel", "country", "countryLabel", "project"],
     "cq03-methods-by-project": ["method", "methodLabel", "project", "institution"],
-    "cq04-funding-by-programme": ["programme", "programmeLabel", "currency", "projects", "budget", "cofinancing"],
+    "cq04-funding-by-programme": ["programme", "programmeLabel", "fund", "currency", "projects", "budget",
+                                  "cofinancing"],
     "cq05-active-in-year": ["project", "label", "start", "end"],
     "cq06-lasting-results": ["project", "result", "resultLabel", "relation"],
     "cq07-timeline": ["project", "label", "start", "end"],
     "cq08-participants": ["project", "count", "precision", "target", "total", "who"],
-    "cq09-funding-chain": ["project", "fund", "programme", "priority", "measure"],
+    "cq09-funding-chain": ["project", "fund", "programme", "priority", "measure", "operatingBudget"],
     "cq10-method-taxonomy": ["method", "methodLabel", "broader", "broaderLabel", "related", "relatedLabel"],
     "cq11-sources": ["project", "source"],
     "cq12-institutions": ["org", "label", "type", "typeLabel", "city", "parentOrg", "parentLabel"],
@@ -117,6 +118,14 @@ def test_cq04_money_is_never_summed_across_currencies(dataset):
     assert ("po-kl", "") in by_key and ("spo-rzl", "") in by_key
 
 
+def test_cq04_names_the_fund_of_each_programme(dataset):
+    """The ESF's row alone read as 'the ESF funded one project'; pages 001 and 002 say the
+    programmes of two more were ESF-funded."""
+    funds = {r["programme"].split("/")[-1]: str(r.get("fund") or "") for r in run(dataset, "cq04-funding-by-programme")}
+    esf = "Europejski Fundusz Społeczny"
+    assert funds == {"esf": esf, "po-kl": esf, "spo-rzl": esf, "erasmus-plus": "", "mops-gdynia-operating-budget": ""}
+
+
 @pytest.mark.parametrize("year, expected", [
     (2010, {STANDARDS, SYSTEMIC}),
     (2006, {SAMI_SOBIE, CAL}),
@@ -180,6 +189,16 @@ def test_cq09_funding_chain_reads_fund_to_measure(dataset):
     assert rows[ERASMUS].get("fund") is None
     assert str(rows[SYSTEMIC]["fund"]) == "Europejski Fundusz Społeczny"
     assert rows[SYSTEMIC].get("programme") is None and rows[SYSTEMIC].get("measure") is None
+    assert all(rows[project].get("operatingBudget") is None for project in (STANDARDS, SAMI_SOBIE, ERASMUS, SYSTEMIC))
+
+
+def test_cq09_shows_a_project_paid_from_an_operating_budget(dataset):
+    """The CAL project's row was empty, as if its funding were unknown; page 004 says it ran
+    within MOPS's own operating activity."""
+    rows = {r["project"]: r for r in run(dataset, "cq09-funding-chain")}
+    cal = rows[PROJECT["mops-gdynia-cal-community-organising-2002"]]
+    assert str(cal["operatingBudget"]) == "Bieżąca działalność MOPS Gdynia"
+    assert all(cal.get(column) is None for column in ("fund", "programme", "priority", "measure"))
 
 
 def test_cq10_three_tier_model_has_its_three_levels(dataset):
