@@ -24,7 +24,7 @@ METHOD_SCHEME = URIRef(BASE + "vocab/method")
 EXPECTED_VARIABLES = {
     "cq01-projects": ["project", "label", "lead", "start", "end", "budget", "cofinancing", "currency"],
     "cq02-partners-of": ["partner", "partnerLabel", "country", "countryLabel", "project"],
-    "cq03-methods-by-project": ["method", "methodLabel", "project", "institution"],
+    "cq03-methods-by-project": ["method", "methodLabel", "project", "relation", "institution"],
     "cq04-funding-by-programme": ["programme", "programmeLabel", "fund", "currency", "projects", "budget",
                                   "cofinancing"],
     "cq05-active-in-year": ["project", "label", "start", "end"],
@@ -103,6 +103,16 @@ def test_cq03_methods_link_projects_and_institutions(dataset):
     assert ("community-social-work-standard", STANDARDS) in pairs
     institutions = {r["institution"] for r in rows if r["project"] == STANDARDS}
     assert institutions == {ORG["stowarzyszenie-cal"], ORG["fundacja-isp"]}
+
+
+def test_cq03_says_which_methods_were_only_planned(dataset):
+    """Page 001 says the standard 'zakłada' (assumes): it read like a method in use."""
+    relations = {(r["method"].split("/")[-1], r["project"], r["relation"].split("/")[-1])
+                 for r in run(dataset, "cq03-methods-by-project")}
+    standard = {relation for method, project, relation in relations
+                if (method, project) == ("community-social-work-standard", STANDARDS)}
+    assert standard == {"plannedPractice"}
+    assert ("job-shadowing", ERASMUS, "usesMethod") in relations
 
 
 def test_cq04_money_is_never_summed_across_currencies(dataset):
