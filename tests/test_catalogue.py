@@ -23,7 +23,7 @@ METHOD_SCHEME = URIRef(BASE + "vocab/method")
 
 EXPECTED_VARIABLES = {
     "cq01-projects": ["project", "label", "lead", "start", "end", "budget", "cofinancing", "currency"],
-    "cq02-partners-of": ["partner", "partnerLabel", "country", "countryLabel", "project"],
+    "cq02-partners-of": ["partner", "partnerLabel", "role", "country", "countryLabel", "project", "ownRole"],
     "cq03-methods-by-project": ["method", "methodLabel", "project", "relation", "institution"],
     "cq04-funding-by-programme": ["programme", "programmeLabel", "fund", "currency", "projects", "budget",
                                   "cofinancing"],
@@ -83,7 +83,7 @@ def test_cq01_every_project_with_budget_and_precision_kept(dataset):
 
 def test_cq02_partners_of_mops_gdynia_is_proxima_in_slovakia(dataset):
     rows = run(dataset, "cq02-partners-of")
-    assert [(r["partner"], r["project"]) for r in rows] == [(ORG["mvo-proxima"], ERASMUS)]
+    assert {(r["partner"], r["project"]) for r in rows} == {(ORG["mvo-proxima"], ERASMUS)}
     assert str(rows[0]["country"]).endswith("/SVK") and str(rows[0]["countryLabel"]) == "Słowacja"
 
 
@@ -91,6 +91,17 @@ def test_cq02_partners_of_cal_are_isp_and_mopr_gdansk(dataset):
     rows = run(dataset, "cq02-partners-of", org="organisation:stowarzyszenie-cal")
     assert {r["partner"] for r in rows} == {ORG["fundacja-isp"], ORG["mopr-gdansk"]}
     assert {r["project"] for r in rows} == {STANDARDS}
+
+
+def test_cq02_says_how_each_took_part_and_leaves_out_the_own_institution(dataset):
+    """MOPR Gdańsk sent two staff to a training (page 001): it read as a partner of its
+    organisers; a district unit of MOPS Gdynia had its own institution as a partner."""
+    rows = run(dataset, "cq02-partners-of", org="organisation:mopr-gdansk")
+    assert {(r["partner"], r["role"].split("/")[-1], r["ownRole"].split("/")[-1]) for r in rows} == {
+        (ORG["stowarzyszenie-cal"], "responsibleOrganisation", "participatingOrganisation"),
+        (ORG["fundacja-isp"], "responsibleOrganisation", "participatingOrganisation")}
+    unit = {r["partner"] for r in run(dataset, "cq02-partners-of", org="organisation:mops-gdynia-dops-1")}
+    assert ORG["mops-gdynia"] not in unit and ORG["mops-gdynia-dops-2"] in unit
 
 
 def test_cq03_methods_link_projects_and_institutions(dataset):
