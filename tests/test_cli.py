@@ -94,7 +94,7 @@ def test_query_json_is_sparql_results_json(capsys, cache_dir):
                            "--param", "org=https://w3id.org/welfare-kg/id/organisation/mops-gdynia")
     assert code == 0
     data = json.loads(out)
-    assert data["head"]["vars"] == ["partner", "partnerLabel", "country", "countryLabel", "project"]
+    assert data["head"]["vars"] == ["partner", "partnerLabel", "role", "country", "countryLabel", "project", "ownRole"]
     assert data["results"]["bindings"][0]["partner"] == {
         "type": "uri", "value": "https://w3id.org/welfare-kg/id/organisation/mvo-proxima"}
 
@@ -500,7 +500,7 @@ def test_an_iri_parameter_that_names_nothing_is_pointed_out(capsys, cache_dir):
     """A typo in an IRI looked like "no partners"; the answer stays empty, and stderr says why."""
     code, out, err = run_cli(capsys, cache_dir, "query", "cq02-partners-of", "--param", "org=organisation:mops-gdnyia",
                              "--format", "csv")
-    assert (code, out) == (0, "partner,partnerLabel,country,countryLabel,project\r\n")
+    assert (code, out) == (0, "partner,partnerLabel,role,country,countryLabel,project,ownRole\r\n")
     assert err == ("welfare-kg: note: parameter org: <https://w3id.org/welfare-kg/id/organisation/mops-gdnyia> "
                    "is in no triple of the graph, so nothing can match it (a typo?)\n")
     code, out, err = run_cli(capsys, cache_dir, "query", "cq02-partners-of", "--format", "csv")
