@@ -184,4 +184,8 @@ def _table(variables: list[str], data: list[tuple], namespaces: NamespaceManager
 
 
 def _clip(value: str, width: int) -> str:
-    return value if len(value) <= width else value[: width - 1] + "…"
+    """The value cut in the middle to ``width``: IRIs of one kind differ at their end."""
+    if len(value) <= width:
+        return value
+    head = (width - 1) // 2
+    return value[:head] + "…" + value[len(value) - (width - 1 - head):]
