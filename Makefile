@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DIST   := dist
+# The full export holds personal data: kept out of dist/, which is what gets published.
+PRIVATE := private
 KG     := $(BIN)/welfare-kg
 
 WEB    := web/node_modules/.package-lock.json
@@ -25,7 +27,7 @@ run: $(STAMP) $(WEB)
 	$(KG) build
 	$(KG) validate
 	$(KG) queries --run -o $(DIST)/queries
-	$(KG) export --format turtle -o $(DIST)/welfare-kg.ttl
+	$(KG) export --format turtle -o $(PRIVATE)/welfare-kg.ttl
 	$(KG) export --format turtle --public -o $(DIST)/welfare-kg-public.ttl
 	$(KG) export --format nt --public -o $(DIST)/welfare-kg-public.nt
 	$(KG) export --format jsonld --public -o $(DIST)/welfare-kg-public.jsonld
@@ -43,7 +45,7 @@ run: $(STAMP) $(WEB)
 	$(KG) network overview --format graphml -o $(DIST)/overview.graphml
 	@echo
 	@echo "Done. Query results: $(DIST)/queries/*.csv"
-	@echo "      Full export (with personal data): $(DIST)/welfare-kg.ttl"
+	@echo "      Full export (with personal data, not for publishing): $(PRIVATE)/welfare-kg.ttl"
 	@echo "      Public exports: $(DIST)/welfare-kg-public.{ttl,nt,jsonld,rdf,trig}"
 	@echo "      Network pictures (open in a browser, work offline): $(DIST)/{overview,partnerships,methods,funding,timeline}.html"
 	@echo "      Overview page: $(DIST)/overview.html; its screenshot: $(DIST)/overview.png; static picture: $(DIST)/overview-static.png"
@@ -56,4 +58,4 @@ test: $(STAMP) $(WEB)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(DIST) build web/node_modules
+	rm -rf $(DIST) $(PRIVATE) build web/node_modules
