@@ -11,6 +11,7 @@ public data (the same triples a ``--public`` export holds).
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 from importlib.metadata import version
 from pathlib import Path
@@ -186,10 +187,12 @@ def _add_temporal(graph: Graph, dataset: Dataset) -> None:
     period = BNode()
     graph.add((DATASET, DCTERMS.temporal, period))
     graph.add((period, RDF.type, DCTERMS.PeriodOfTime))
+    # As xsd:date, the first and last day the periods can mean: DCAT-AP 2.1.1, which portals'
+    # checkers still apply, takes no gYearMonth or gYear there (3.0.1 takes either).
     if starts:
-        graph.add((period, DCAT.startDate, min(starts, key=lambda d: _bounds(d)[0])))
+        graph.add((period, DCAT.startDate, Literal(min(_bounds(d)[0] for d in starts), datatype=XSD.date)))
     if ends:
-        graph.add((period, DCAT.endDate, max(ends, key=lambda d: _bounds(d)[1])))
+        graph.add((period, DCAT.endDate, Literal(max(_bounds(d)[1] for d in ends), datatype=XSD.date)))
 
 
 def _bounds(date: Literal) -> tuple[str, str]:
@@ -198,7 +201,8 @@ def _bounds(date: Literal) -> tuple[str, str]:
     if len(text) == 4:
         return f"{text}-01-01", f"{text}-12-31"
     if len(text) == 7:
-        return f"{text}-01", f"{text}-31"
+        last = calendar.monthrange(int(text[:4]), int(text[5:]))[1]
+        return f"{text}-01", f"{text}-{last:02d}"
     return text, text
 
 
