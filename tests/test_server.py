@@ -416,6 +416,15 @@ def test_an_entity_page_names_every_property_in_the_readers_language(server):
         assert not re.search(r">(dcterms|skos|rdfs):[A-Za-z]+</a>", page), lang
 
 
+def test_an_entity_page_names_the_licence_and_publisher_in_the_readers_language(server):
+    """CC BY asks for attribution; a page showed the data with neither."""
+    licence = 'rel="license" href="http://publications.europa.eu/resource/authority/licence/CC_BY_4_0"'
+    for lang, words in (("pl", "Creative Commons Uznanie autorstwa 4.0"), ("en", "Creative Commons Attribution 4.0")):
+        page = curl("-H", "Accept: text/html", f"{server.url}/id/organisation/mops-gdynia?lang={lang}")
+        footer = page[page.index("<footer>"):]
+        assert licence in footer and words in footer and "welfare-kg developers" in footer, lang
+
+
 def test_ontology_and_vocabulary_iris_dereference(server):
     for path in ("/ontology", "/ontology/Project", "/vocab/method/job-shadowing"):
         status, _, body = fetch(server.url + path, headers={"Accept": "text/turtle"})
@@ -737,6 +746,19 @@ def test_home_page_lists_the_catalogue(server):
 
     link = re.search(rb'href="(/sparql\?query=[^"]+)"', body).group(1).decode().replace("&amp;", "&")
     assert fetch(server.url + link)[0] == 200
+
+
+def test_the_home_page_names_the_licence_and_links_the_description_and_downloads(server, public_server):
+    """A portal's landing page showed no licence, publisher, description or downloads."""
+    for running in (server, public_server):
+        body = fetch(running.url + "/")[2].decode("utf-8")
+        terms = body[body.index('<p id="terms">'):]
+        terms = terms[:terms.index("</p>")]
+        assert "Creative Commons Attribution 4.0 International" in terms and "welfare-kg developers" in terms
+        assert 'href="/dataset"' in terms and fetch(running.url + "/dataset")[0] == 200
+        links = re.findall(r'href="(/dist/[^"]+)"', terms)
+        assert len(links) == len(export.FORMATS)
+        assert all(fetch(running.url + link)[0] == 200 for link in links)
 
 
 # --------------------------------------------------------------------------- --public

@@ -12,6 +12,7 @@ public data (the same triples a ``--public`` export holds).
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 from importlib.metadata import version
 from pathlib import Path
@@ -19,9 +20,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
-from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, VOID, XSD
 
 from . import resources, store
+from .errors import UsageError
 from .export import PERSONAL_VALUES, canonical_lines, oxigraph_triples, serialize
 from .namespaces import BASE, COUNTRY, WKG, bind_prefixes
 
@@ -127,6 +129,25 @@ def describe(dataset: Dataset) -> Graph:
     for vocabulary in vocabularies(dataset):
         graph.add((DATASET, VOID.vocabulary, vocabulary))
     return graph
+
+
+@functools.cache
+def terms_of_use() -> dict[str, dict[str, str]]:
+    """The catalogue's licence (IRI, label) and publisher's name per language, as the template
+    states them, for pages that show the data to people: CC BY asks for attribution."""
+    path = resources.dcat_template()
+    template = store.parse_files([path])
+    licence = template.value(CATALOGUE, DCTERMS.license)
+    publisher = template.value(template.value(CATALOGUE, DCTERMS.publisher), FOAF.name)
+    if licence is None or publisher is None:
+        raise UsageError(f"{path}: the catalogue needs a dcterms:license and a dcterms:publisher with a foaf:name")
+    return {lang: {"licence": str(licence), "licence_label": _label(template, licence, lang),
+                   "publisher": str(publisher)} for lang in ("pl", "en")}
+
+
+def _label(graph: Graph, node: URIRef, lang: str) -> str:
+    labels = {label.language: str(label) for label in graph.objects(node, RDFS.label)}
+    return labels.get(lang) or labels.get("en") or str(node)
 
 
 def in_format(turtle: bytes, fmt: str) -> bytes:

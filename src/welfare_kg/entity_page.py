@@ -16,7 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
-from . import export, page, projection, resources, views
+from . import dcat, export, page, projection, resources, views
 from .namespaces import BASE, PREFIXES
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -36,11 +36,13 @@ TEXTS = {
     "pl": {"class": "Klasa", "properties": "Właściwości", "incoming": "Odnośniki do tego zasobu",
            "source": "Dokument źródłowy", "files": "Plik źródłowy (graf nazwany)", "picture": "Sąsiedztwo",
            "formats": "Ten opis jako", "none": "brak", "via": "przez", "other": "English",
-           "too_many": "Zbyt wielu sąsiadów ({n}), by ich narysować.", "home": "strona główna"},
+           "too_many": "Zbyt wielu sąsiadów ({n}), by ich narysować.", "home": "strona główna",
+           "licence": "Dane udostępnione na licencji", "publisher": "wydawca"},
     "en": {"class": "Class", "properties": "Properties", "incoming": "Links to this resource",
            "source": "Source document", "files": "Source file (named graph)", "picture": "Neighbourhood",
            "formats": "This description as", "none": "none", "via": "via", "other": "polski",
-           "too_many": "Too many neighbours ({n}) to draw.", "home": "home"},
+           "too_many": "Too many neighbours ({n}) to draw.", "home": "home",
+           "licence": "Data licensed under", "publisher": "publisher"},
 }
 
 
@@ -238,7 +240,7 @@ def render_html(store, iri: str, graphs: set, lang: str) -> str:
         properties=properties, incoming=incoming[:MAX_INCOMING], incoming_total=len(incoming),
         sources=sources, files=files, picture=picture, picture_nodes=count,
         too_many=texts["too_many"].format(n=count) if count > MAX_PICTURE_NODES else "",
-        path=local_href(iri))
+        path=local_href(iri), terms=dcat.terms_of_use()[lang])
 
 
 def answer(store, iri: str, fmt: str, lang: str = "pl") -> tuple:

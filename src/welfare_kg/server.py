@@ -294,7 +294,7 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
     ontology_paths = (*ONTOLOGY_PATHS, "/" + ontology_version_iri().removeprefix(BASE_IRI))
     editor_dir = resources.yasgui_dir()
     index_html = render_home(editor=editor_dir is not None, public=public, timeout=timeout, max_rows=max_rows,
-                             triples=triples)
+                             triples=triples, described=description is not None, downloads=downloads is not None)
 
     async def index(request: Request) -> Response:
         return HTMLResponse(index_html)
@@ -618,13 +618,18 @@ def catalogue_tabs() -> list[dict]:
     return tabs
 
 
-def render_home(*, editor: bool, public: bool, timeout: float, max_rows: int, triples: int) -> str:
-    """The home page: YASGUI with the catalogue as tabs or, without the editor installed, a plain list."""
+def render_home(*, editor: bool, public: bool, timeout: float, max_rows: int, triples: int,
+                described: bool = False, downloads: bool = False) -> str:
+    """The home page: YASGUI with the catalogue as tabs or, without the editor installed, a plain
+    list; the licence and publisher, and links to the dataset's description and downloads
+    where this server has them."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(loader=FileSystemLoader(str(resources.templates_dir())), autoescape=select_autoescape(["html"]))
     return env.get_template("query.html" if editor else "index.html").render(
-        tabs=catalogue_tabs(), public=public, timeout=timeout, max_rows=max_rows, triples=triples)
+        tabs=catalogue_tabs(), public=public, timeout=timeout, max_rows=max_rows, triples=triples,
+        terms=dcat.terms_of_use()["en"], described=described,
+        downloads=sorted(DOWNLOADS) if downloads else [])
 
 
 # --------------------------------------------------------------------------- running
