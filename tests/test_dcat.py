@@ -254,3 +254,12 @@ def test_the_public_triples_leave_out_a_contact_person_whose_mark_was_forgotten(
     data.add((centre, DCTERMS.title, Literal("MOPS")))
     kept = list(data.query(dcat.PUBLIC_TRIPLES))
     assert [(s, p, o) for s, p, o in kept] == [(centre, DCTERMS.title, Literal("MOPS"))]
+
+
+def test_the_dataset_names_its_ontology_and_update_frequency(described):
+    """Portals' quality checks score both; the data follow the ontology and change on no schedule."""
+    assert described.value(DATASET, DCTERMS.conformsTo) == URIRef(BASE + "ontology")
+    assert (URIRef(BASE + "ontology"), RDF.type, DCTERMS.Standard) in described
+    frequency = URIRef("http://publications.europa.eu/resource/authority/frequency/IRREG")
+    assert described.value(DATASET, DCTERMS.accrualPeriodicity) == frequency
+    assert (frequency, RDF.type, DCTERMS.Frequency) in described
