@@ -263,3 +263,19 @@ def test_the_dataset_names_its_ontology_and_update_frequency(described):
     frequency = URIRef("http://publications.europa.eu/resource/authority/frequency/IRREG")
     assert described.value(DATASET, DCTERMS.accrualPeriodicity) == frequency
     assert (frequency, RDF.type, DCTERMS.Frequency) in described
+
+
+def test_modified_is_not_older_than_the_last_commit_that_changed_the_data(graph):
+    """Harvesters fetch again when dcterms:modified moves; data edited without moving it stayed stale."""
+    root = resources.data_root()
+    try:
+        done = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%cs", "--", "graph", "ontology",
+                               "metadata"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip(f"{root} is not a git checkout")
+    last_change = done.stdout.strip()
+    if not last_change:
+        pytest.skip("git knows no commit of the data (a shallow or foreign checkout)")
+    modified = str(graph.value(URIRef(BASE + "ontology"), DCTERMS.modified))
+    assert modified >= last_change, (f"the data last changed on {last_change}: set dcterms:modified in "
+                                     f"ontology/welfare.ttl to that day (see graph/CONVENTIONS.md)")
