@@ -466,6 +466,38 @@ def test_rdflib_reads_the_ontology_at_its_iri(server):
         Graph().parse(resources.ontology_dir() / "welfare.ttl", format="turtle"))
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_opening_a_query_gets_its_answer_as_a_table(server):
+    """It got SPARQL XML (application/xml;q=0.9 outranked the rest), shown as an XML tree."""
+    query = ("PREFIX wkg: <https://w3id.org/welfare-kg/ontology/> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+             "SELECT ?project ?label ?missing WHERE { ?project a wkg:Project ; rdfs:label ?label . "
+             "FILTER(LANG(?label) = 'pl') } ORDER BY ?project")
+    status, headers, body = get_query(server, query, accept=BROWSER_ACCEPT)
+    page = body.decode("utf-8")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8" and "Accept" in listed(headers, "Vary")
+    assert "<p>5 rows</p>" in page and "<th>?project</th><th>?label</th><th>?missing</th>" in page
+    assert ('<a href="/id/project/mops-gdynia-cal-community-organising-2002" title="https://w3id.org/welfare-kg/id/'
+            'project/mops-gdynia-cal-community-organising-2002">project:mops-gdynia-cal-community-organising-2002</a>'
+            ) in page
+    assert '<sup class="tag">@pl</sup>' in page and page.count('<span class="unbound">') == 5
+    assert 'href="/sparql?query=' in page and "&amp;format=csv" in page and "CC_BY_4_0" in page
+    # a client that takes anything, and one that asks for SPARQL formats, still get those
+    assert get_query(server, query, accept="*/*")[1]["Content-Type"] == "application/sparql-results+json"
+    assert get_query(server, query, format="html")[1]["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_the_results_page_escapes_what_the_data_holds_and_says_when_it_is_cut(server):
+    status, _, body = get_query(server, 'SELECT ?x WHERE { BIND("<script>alert(1)</script>" AS ?x) }', format="html")
+    assert status == 200 and b"<script>alert" not in body and b"&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    _, headers, body = get_query(server, "SELECT ?s WHERE { ?s ?p ?o }", format="html")
+    assert headers["X-SPARQL-MaxRows"] == str(MAX_ROWS)
+    assert f"<p>{MAX_ROWS} rows <span class=\"note\">— cut at this server's limit of {MAX_ROWS} rows</span>".encode() in body
+    _, _, body = get_query(server, "ASK { ?s a <https://w3id.org/welfare-kg/ontology/Project> }", accept="text/html")
+    assert b"Answer: <strong>true</strong>" in body
+
+
 def test_a_browser_opening_the_endpoint_gets_the_query_page(server):
     """It downloaded the service description as RDF/XML (Accept: …, application/xml;q=0.9, */*;q=0.8)."""
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

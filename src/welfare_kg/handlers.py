@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pyoxigraph as ox
 
@@ -16,6 +17,7 @@ from . import sparql_protocol as sp
 from .namespaces import PREFIXES
 
 TEXT = "text/plain; charset=utf-8"
+HTML = "text/html; charset=utf-8"
 RESULT_OX_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
                      "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
 RDF_OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES,
@@ -117,12 +119,20 @@ def run_sparql(store, request: dict) -> tuple:
     max_rows = request["max_rows"]
     try:
         result = store.query(request["query"], **_dataset_arguments(request))
+        fmt = request.get("results_format")
+        if fmt == "html":
+            from . import results_page  # with the entity pages' code, which a worker imports when first asked
         if isinstance(result, ox.QueryBoolean):
-            fmt = request["results_format"]
+            if fmt == "html":
+                return 200, HTML, results_page.render(request["query"], {"boolean": bool(result)}, truncated=False,
+                                                      max_rows=max_rows), {}
             return 200, _media("results", fmt), sp.write_boolean(bool(result), fmt), {}
         items, truncated = [], False
-        if isinstance(result, ox.QuerySolutions):
-            fmt = request["results_format"]
+        if isinstance(result, ox.QuerySolutions) and fmt == "html":  # a browser's: a table made from the JSON
+            body, truncated = sp.capped_solutions(
+                lambda sink: result.serialize(sink, format=ox.QueryResultsFormat.JSON), "json", max_rows)
+            body = results_page.render(request["query"], json.loads(body), truncated=truncated, max_rows=max_rows)
+        elif isinstance(result, ox.QuerySolutions):
             body, truncated = sp.capped_solutions(
                 lambda sink: result.serialize(sink, format=RESULT_OX_FORMATS[fmt]), fmt, max_rows)
             if fmt == "csv" and not sp.csv_is_sound(body.decode("utf-8"), len(result.variables)):
@@ -146,7 +156,7 @@ def run_sparql(store, request: dict) -> tuple:
         return message(400, f"query failed: {error}")
     headers = {"X-SPARQL-MaxRows": str(max_rows)} if truncated else {}
     if isinstance(result, ox.QuerySolutions):
-        return 200, _media("results", fmt), body, headers
+        return 200, HTML if fmt == "html" else _media("results", fmt), body, headers
     fmt = request["rdf_format"]
     body = ox.serialize(items, format=RDF_OX_FORMATS[fmt],
                         prefixes=PREFIXES if fmt in ("turtle", "jsonld", "xml") else None)

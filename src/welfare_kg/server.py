@@ -165,10 +165,12 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
         if kind == "SELECT" and sp.prefers_csv(request.headers.get("prefer")):
             results_format, applied = "csv", {"Preference-Applied": sp.CSV_PREFERENCE}
         elif kind in ("SELECT", "ASK"):
-            results_format = sp.negotiate(accept, sp.RESULT_FORMATS, requested)
+            # A browser (text/html first) gets a table; HTML last, so a tie goes to the SPARQL formats.
+            results_format = sp.negotiate(accept, {**sp.RESULT_FORMATS, **sp.HTML}, requested)
             if results_format is None:
-                return not_acceptable(f"{kind} results are available as: {sp.supported(sp.RESULT_FORMATS)} "
-                                      "(Accept header, or format=json|xml|csv|tsv)")
+                return not_acceptable(f"{kind} results are available as: "
+                                      f"{sp.supported({**sp.RESULT_FORMATS, **sp.HTML})} "
+                                      "(Accept header, or format=json|xml|csv|tsv|html)")
         elif kind in ("CONSTRUCT", "DESCRIBE"):
             rdf_format = sp.negotiate(accept, sp.RDF_FORMATS, requested)
             if rdf_format is None:
@@ -613,7 +615,8 @@ def catalogue_tabs() -> list[dict]:
         except UsageError:
             text = item.text
         tabs.append({"name": item.name, "summary": item.summary, "description": item.description,
-                     "query": text, "href": "/sparql?query=" + quote(text, safe="") + "&format=json",
+                     "query": text, "href": "/sparql?query=" + quote(text, safe="") + "&format=html",
+                     "json": "/sparql?query=" + quote(text, safe="") + "&format=json",
                      "csv": "/sparql?query=" + quote(text, safe="") + "&format=csv"})
     return tabs
 
