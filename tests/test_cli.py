@@ -133,6 +133,8 @@ def test_query_writes_output_file(capsys, cache_dir, tmp_path):
     (["query", "cq05-active-in-year", "--param", "year=twenty"], "parameter year: 'twenty' is not an integer"),
     (["query", "cq02-partners-of", "--param", "org=nope:x"], "parameter org: 'nope:x' is neither an absolute IRI"),
     (["query", "cq02-partners-of", "--param", "colour=red"], "unknown parameter colour (expected: org)"),
+    (["query", "cq01-projects", "--param", "x=1"],
+     "unknown parameter x (it has none: a parameter is a variable named ?_NAME_TYPE in the query, e.g. ?_org_iri"),
     (["query", "cq02-partners-of", "--param", "org"], "--param expects NAME=VALUE"),
     (["query", "missing-file.rq"], "missing-file.rq: no such query file"),
     (["queries", "--run", "-o", ""], "'' is not a folder"),

@@ -187,8 +187,10 @@ def bindings_for(query: CatalogueQuery, given: dict[str, str]) -> dict[str, obje
     known = {p.name: p for p in query.parameters}
     unknown = sorted(set(given) - set(known))
     if unknown:
-        expected = ", ".join(sorted(known)) or "none"
-        raise UsageError(f"{query.name}: unknown parameter {', '.join(unknown)} (expected: {expected})")
+        expected = (f"expected: {', '.join(sorted(known))}" if known else
+                    "it has none: a parameter is a variable named ?_NAME_TYPE in the query, e.g. ?_org_iri, "
+                    "?_year_integer")
+        raise UsageError(f"{query.name}: unknown parameter {', '.join(unknown)} ({expected})")
     bindings = {}
     for parameter in query.parameters:
         value = given.get(parameter.name, parameter.default)
