@@ -230,3 +230,11 @@ def test_a_remote_store_gets_default_and_named_graphs_apart(monkeypatch):
     assert [[(k, v) for k, v in params if k != "query"] for params in sent] == [
         [("default-graph-uri", remote.NO_GRAPH), ("named-graph-uri", SHARED)],
         [("default-graph-uri", SHARED), ("named-graph-uri", remote.NO_GRAPH)]]
+
+
+@pytest.mark.parametrize("asked, header, language", [
+    (None, None, "pl"), (None, "en-GB,en;q=0.9", "en"), (None, "de,en;q=0.5,pl;q=0.8", "pl"),
+    ("en", "pl", "en"), ("xx", "en", "en"), (None, "*", "pl"), (None, "fr", "pl"), (None, "EN", "en"),
+])
+def test_a_page_s_language_is_the_parameter_else_the_best_offered_in_accept_language(asked, header, language):
+    assert sp.page_language(asked, header) == language

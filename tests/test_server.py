@@ -425,6 +425,21 @@ def test_an_entity_page_names_the_licence_and_publisher_in_the_readers_language(
         assert licence in footer and words in footer and "welfare-kg developers" in footer, lang
 
 
+def test_an_entity_page_speaks_the_language_the_browser_asks_for(server):
+    """Accept-Language was ignored: only ?lang=en gave English."""
+    url = server.url + "/id/organisation/mops-gdynia"
+    status, headers, body = fetch(url, headers={"Accept": "text/html", "Accept-Language": "en-GB,en;q=0.9,pl;q=0.5"})
+    assert status == 200 and "<h2>Properties</h2>" in body.decode("utf-8")
+    assert "Accept-Language" in listed(headers, "Vary")
+    polish = fetch(url, headers={"Accept": "text/html", "Accept-Language": "pl"})
+    assert "<h2>Właściwości</h2>" in polish[2].decode("utf-8")
+    # the English page's tag never answers a request for the Polish one with 304
+    again = fetch(url, headers={"Accept": "text/html", "Accept-Language": "pl", "If-None-Match": headers["ETag"]})
+    assert again[0] == 200 and "<h2>Właściwości</h2>" in again[2].decode("utf-8")
+    assert "<h2>Właściwości</h2>" in fetch(url + "?lang=pl", headers={"Accept": "text/html", "Accept-Language": "en"})[2].decode("utf-8")
+    assert "Accept-Language" not in listed(fetch(url, headers={"Accept": "text/turtle"})[1], "Vary")
+
+
 def test_ontology_and_vocabulary_iris_dereference(server):
     for path in ("/ontology", "/ontology/Project", "/vocab/method/job-shadowing"):
         status, _, body = fetch(server.url + path, headers={"Accept": "text/turtle"})

@@ -279,15 +279,16 @@ def create_app(pool: QueryPool, *, public: bool, timeout: float, max_rows: int, 
             # description of its owl:Ontology node; the same with --public, as it holds no personal data.
             return Response(ontology[fmt], media_type=rdf_media(fmt),
                             headers={"Vary": "Accept", **alternates(path, fmt)})
-        lang = request.query_params.get("lang", "pl")
-        answer = await ask_pool(request, {"op": "entity", "iri": iri, "format": fmt, "lang": lang})
+        lang = sp.page_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+        vary = ("Accept", "Accept-Language") if fmt == "html" else ("Accept",)
+        answer = await ask_pool(request, {"op": "entity", "iri": iri, "format": fmt, "lang": lang}, vary)
         if answer.status_code == 200:
             answer.headers.update(alternates(path, fmt))
         elif answer.status_code == 404 and path.endswith("/"):
             # An IRI copied with a slash too many: sent where it is described, if it is.
             described = path.rstrip("/")
             found = await ask_pool(request, {"op": "entity", "iri": BASE_IRI + described.lstrip("/"),
-                                             "format": fmt, "lang": lang})
+                                             "format": fmt, "lang": lang}, vary)
             if found.status_code == 200:
                 return moved(request, described)
         return answer
@@ -454,7 +455,7 @@ class ConditionalGet:
     BODY_HEADERS = ("content-length", "content-type", "content-encoding", "content-range", "content-disposition")
     REMEMBERED = 10_000  # requests whose last ETag is kept, the least recently asked dropped first
     # Besides the URL, what the answer may depend on (the handlers read no other header).
-    REQUEST_HEADERS = ("accept", "accept-encoding", "prefer")
+    REQUEST_HEADERS = ("accept", "accept-encoding", "accept-language", "prefer")
 
     def __init__(self, app, *, private: bool, fixed_data: bool = False):
         self.app = app

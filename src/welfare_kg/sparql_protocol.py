@@ -113,6 +113,19 @@ def negotiate(accept: str | None, formats: dict[str, tuple[str, tuple[str, ...]]
     return None
 
 
+def page_language(asked: str | None, accept_language: str | None, offered: tuple[str, ...] = ("pl", "en")) -> str:
+    """The language of a page: the ``lang`` parameter if it is offered, else the offered one
+    ``Accept-Language`` ranks highest (``en-GB`` counts for ``en``), else the first offered."""
+    if asked in offered:
+        return asked
+    best, best_q = offered[0], 0.0
+    for tag, q in parse_accept(accept_language) if accept_language and accept_language.strip() else []:
+        primary = tag.split("-")[0]
+        if primary in offered and q > best_q:
+            best, best_q = primary, q
+    return best
+
+
 def accepts_gzip(header: str | None) -> bool:
     """Whether ``Accept-Encoding`` takes gzip (named or by ``*``, with q above 0)."""
     qualities = dict(parse_accept(header)) if header and header.strip() else {}
