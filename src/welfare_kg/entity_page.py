@@ -10,7 +10,6 @@ source document, and a small neighbourhood picture drawn with the viz projection
 from __future__ import annotations
 
 import base64
-import functools
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -203,15 +202,6 @@ def neighbourhood_svg(store, node, lang: str, title: str) -> tuple[str | None, i
 
 # --------------------------------------------------------------------------- answers
 
-@functools.cache
-def _template():
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-    env = Environment(loader=FileSystemLoader(str(resources.templates_dir())), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
-    return env.get_template("entity.html")
-
-
 def render_html(store, iri: str, graphs: set, lang: str) -> str:
     node = ox.NamedNode(iri)
     texts = TEXTS[lang]
@@ -234,7 +224,7 @@ def render_html(store, iri: str, graphs: set, lang: str) -> str:
     files = sorted(g.value.removeprefix(BASE + "graph/") + ".ttl" for g in graphs)
     incoming = _incoming(store, node, lang)
     picture, count = neighbourhood_svg(store, node, lang, title)
-    return _template().render(
+    return resources.html_template("entity.html").render(
         lang=lang, other_lang="en" if lang == "pl" else "pl", texts=texts, iri=iri, title=title,
         labels=sorted(names.items()), definitions=sorted(definitions.items()), classes=classes,
         properties=properties, incoming=incoming[:MAX_INCOMING], incoming_total=len(incoming),
@@ -260,4 +250,4 @@ def warm_up(store) -> None:
 
     page.dataset_date()
     views.palette()
-    _template()
+    resources.html_template("entity.html")

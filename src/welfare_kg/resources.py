@@ -6,6 +6,7 @@ a source checkout or editable install finds them at the repository root.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -48,6 +49,16 @@ def dcat_template() -> Path:
 def templates_dir() -> Path:
     """Jinja2 templates of the pages the package writes or serves (inside the package)."""
     return Path(__file__).parent / "templates"
+
+
+@functools.cache
+def html_template(name: str):
+    """A page template of :func:`templates_dir`, HTML-escaped, block tags taking no line of their own."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(str(templates_dir())), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    return env.get_template(name)
 
 
 def shapes_file() -> Path:

@@ -7,7 +7,6 @@ to themselves elsewhere), literals with their language or datatype, the query ab
 
 from __future__ import annotations
 
-import functools
 from urllib.parse import quote
 
 from . import dcat, resources
@@ -21,7 +20,7 @@ def render(query: str, answer: dict, *, truncated: bool, max_rows: int) -> bytes
     variables = answer.get("head", {}).get("vars", [])
     rows = [[_cell(binding.get(name)) for name in variables] for binding in answer.get("results", {}).get("bindings", [])]
     encoded = quote(query, safe="")
-    return _template().render(
+    return resources.html_template("results.html").render(
         query=query, variables=variables, rows=rows, boolean=answer.get("boolean"), truncated=truncated,
         max_rows=max_rows, csv=f"/sparql?query={encoded}&format=csv", json=f"/sparql?query={encoded}&format=json",
         terms=dcat.terms_of_use()["en"]).encode("utf-8")
@@ -37,12 +36,3 @@ def _cell(term: dict | None) -> dict:
     datatype = term.get("datatype")
     return {"kind": "literal", "text": term["value"], "lang": term.get("xml:lang", ""),
             "datatype": short(datatype) if datatype and datatype != XSD + "string" else ""}
-
-
-@functools.cache
-def _template():
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-    env = Environment(loader=FileSystemLoader(str(resources.templates_dir())), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
-    return env.get_template("results.html")

@@ -627,10 +627,7 @@ def render_home(*, editor: bool, public: bool, timeout: float, max_rows: int, tr
     """The home page: YASGUI with the catalogue as tabs or, without the editor installed, a plain
     list; the licence and publisher, and links to the dataset's description and downloads
     where this server has them."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-    env = Environment(loader=FileSystemLoader(str(resources.templates_dir())), autoescape=select_autoescape(["html"]))
-    return env.get_template("query.html" if editor else "index.html").render(
+    return resources.html_template("query.html" if editor else "index.html").render(
         tabs=catalogue_tabs(), public=public, timeout=timeout, max_rows=max_rows, triples=triples,
         terms=dcat.terms_of_use()["en"], described=described,
         downloads=sorted(DOWNLOADS) if downloads else [])
