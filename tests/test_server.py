@@ -431,11 +431,9 @@ def test_an_entity_page_speaks_the_language_the_browser_asks_for(server):
     status, headers, body = fetch(url, headers={"Accept": "text/html", "Accept-Language": "en-GB,en;q=0.9,pl;q=0.5"})
     assert status == 200 and "<h2>Properties</h2>" in body.decode("utf-8")
     assert "Accept-Language" in listed(headers, "Vary")
-    polish = fetch(url, headers={"Accept": "text/html", "Accept-Language": "pl"})
-    assert "<h2>Właściwości</h2>" in polish[2].decode("utf-8")
-    # the English page's tag never answers a request for the Polish one with 304
-    again = fetch(url, headers={"Accept": "text/html", "Accept-Language": "pl", "If-None-Match": headers["ETag"]})
-    assert again[0] == 200 and "<h2>Właściwości</h2>" in again[2].decode("utf-8")
+    # the English page's tag, just sent, never answers a request for the Polish page with 304
+    polish = fetch(url, headers={"Accept": "text/html", "Accept-Language": "pl", "If-None-Match": headers["ETag"]})
+    assert polish[0] == 200 and "<h2>Właściwości</h2>" in polish[2].decode("utf-8")
     assert "<h2>Właściwości</h2>" in fetch(url + "?lang=pl", headers={"Accept": "text/html", "Accept-Language": "en"})[2].decode("utf-8")
     assert "Accept-Language" not in listed(fetch(url, headers={"Accept": "text/turtle"})[1], "Vary")
 
@@ -511,6 +509,30 @@ def test_the_results_page_escapes_what_the_data_holds_and_says_when_it_is_cut(se
     assert f"<p>{MAX_ROWS} rows <span class=\"note\">— cut at this server's limit of {MAX_ROWS} rows</span>".encode() in body
     _, _, body = get_query(server, "ASK { ?s a <https://w3id.org/welfare-kg/ontology/Project> }", accept="text/html")
     assert b"Answer: <strong>true</strong>" in body
+
+
+def test_an_iri_never_runs_script_on_the_results_or_entity_pages(server):
+    """A javascript: IRI in an answer became a link that ran script on this server's site,
+    which holds personal data."""
+    status, headers, body = get_query(server, 'SELECT ?x WHERE { BIND(IRI("javascript:alert(1)") AS ?x) }',
+                                      format="html")
+    assert status == 200 and b'href="javascript:' not in body
+    assert b'<span title="javascript:alert(1)">javascript:alert(1)</span>' in body
+    for answered in (headers, fetch(server.url + "/id/organisation/mops-gdynia", headers={"Accept": "text/html"})[1]):
+        assert answered["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def test_the_results_page_links_the_same_graphs_in_csv_and_json(server):
+    source = BASE + "graph/graph/004_f019134a6906dbe2"
+    _, _, body = get_query(server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", format="html",
+                           **{"default-graph-uri": source})
+    links = [link.replace("&amp;", "&") for link in re.findall(r'href="(/sparql\?[^"]+)"', body.decode("utf-8"))]
+    assert len(links) == 2
+    counts = {fetch(server.url + link)[2].decode("utf-8").split()[-1] for link in links if "format=csv" in link}
+    expected = get_query(server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", format="csv",
+                         **{"default-graph-uri": source})[2].decode("utf-8").split()[-1]
+    everything = get_query(server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", format="csv")[2].decode("utf-8").split()[-1]
+    assert counts == {expected} and expected != everything
 
 
 def test_a_browser_opening_the_endpoint_gets_the_query_page(server):

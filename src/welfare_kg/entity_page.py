@@ -109,9 +109,17 @@ def pick(by_lang: dict[str, str], lang: str, fallback: str) -> str:
     return by_lang[sorted(by_lang)[0]] if by_lang else fallback
 
 
-def local_href(iri: str) -> str:
-    """IRIs under the base link to this server (``/id/…``), so browsing works on any host."""
-    return "/" + iri[len(BASE):] if iri.startswith(BASE) else iri
+# What a page served here may show people: styles and pictures of its own, no script at all.
+PAGE_POLICY = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}
+
+
+def local_href(iri: str) -> str | None:
+    """IRIs under the base link to this server (``/id/…``), so browsing works on any host;
+    other http(s) IRIs to themselves; any other (``javascript:``, ``data:``) to nothing: an
+    IRI in the data or in a query must never run script on this server's pages."""
+    if iri.startswith(BASE):
+        return "/" + iri[len(BASE):]
+    return iri if iri.lower().startswith(("http://", "https://")) else None
 
 
 def short(iri: str) -> str:
@@ -239,7 +247,7 @@ def answer(store, iri: str, fmt: str, lang: str = "pl") -> tuple:
         return 404, "text/plain; charset=utf-8", f"no description of <{iri}> here\n".encode(), {}
     if fmt == "html":
         html = render_html(store, iri, graphs, lang if lang in TEXTS else "pl")
-        return 200, "text/html; charset=utf-8", html.encode("utf-8"), {}
+        return 200, "text/html; charset=utf-8", html.encode("utf-8"), dict(PAGE_POLICY)
     body = export.serialize({URIRef(iri): to_rdflib(triples)}, EXPORT_FORMATS[fmt])
     return 200, MEDIA[fmt], body, {}
 

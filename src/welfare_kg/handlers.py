@@ -17,7 +17,6 @@ from . import sparql_protocol as sp
 from .namespaces import PREFIXES
 
 TEXT = "text/plain; charset=utf-8"
-HTML = "text/html; charset=utf-8"
 RESULT_OX_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
                      "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
 RDF_OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES,
@@ -124,15 +123,15 @@ def run_sparql(store, request: dict) -> tuple:
             from . import results_page  # with the entity pages' code, which a worker imports when first asked
         if isinstance(result, ox.QueryBoolean):
             if fmt == "html":
-                return 200, HTML, results_page.render(request["query"], {"boolean": bool(result)}, truncated=False,
-                                                      max_rows=max_rows), {}
+                return results_page.answer(request, {"boolean": bool(result)}, truncated=False)
             return 200, _media("results", fmt), sp.write_boolean(bool(result), fmt), {}
-        items, truncated = [], False
         if isinstance(result, ox.QuerySolutions) and fmt == "html":  # a browser's: a table made from the JSON
             body, truncated = sp.capped_solutions(
                 lambda sink: result.serialize(sink, format=ox.QueryResultsFormat.JSON), "json", max_rows)
-            body = results_page.render(request["query"], json.loads(body), truncated=truncated, max_rows=max_rows)
-        elif isinstance(result, ox.QuerySolutions):
+            status, media, page, headers = results_page.answer(request, json.loads(body), truncated=truncated)
+            return status, media, page, {**headers, **({"X-SPARQL-MaxRows": str(max_rows)} if truncated else {})}
+        items, truncated = [], False
+        if isinstance(result, ox.QuerySolutions):
             body, truncated = sp.capped_solutions(
                 lambda sink: result.serialize(sink, format=RESULT_OX_FORMATS[fmt]), fmt, max_rows)
             if fmt == "csv" and not sp.csv_is_sound(body.decode("utf-8"), len(result.variables)):
@@ -156,7 +155,7 @@ def run_sparql(store, request: dict) -> tuple:
         return message(400, f"query failed: {error}")
     headers = {"X-SPARQL-MaxRows": str(max_rows)} if truncated else {}
     if isinstance(result, ox.QuerySolutions):
-        return 200, HTML if fmt == "html" else _media("results", fmt), body, headers
+        return 200, _media("results", fmt), body, headers
     fmt = request["rdf_format"]
     body = ox.serialize(items, format=RDF_OX_FORMATS[fmt],
                         prefixes=PREFIXES if fmt in ("turtle", "jsonld", "xml") else None)

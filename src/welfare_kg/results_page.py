@@ -7,23 +7,33 @@ to themselves elsewhere), literals with their language or datatype, the query ab
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from . import dcat, resources
-from .entity_page import local_href, short
+from .entity_page import PAGE_POLICY, local_href, short
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
-def render(query: str, answer: dict, *, truncated: bool, max_rows: int) -> bytes:
-    """The page for ``answer`` (a parsed SPARQL JSON results document) to ``query``."""
-    variables = answer.get("head", {}).get("vars", [])
-    rows = [[_cell(binding.get(name)) for name in variables] for binding in answer.get("results", {}).get("bindings", [])]
-    encoded = quote(query, safe="")
-    return resources.html_template("results.html").render(
-        query=query, variables=variables, rows=rows, boolean=answer.get("boolean"), truncated=truncated,
-        max_rows=max_rows, csv=f"/sparql?query={encoded}&format=csv", json=f"/sparql?query={encoded}&format=json",
-        terms=dcat.terms_of_use()["en"]).encode("utf-8")
+def answer(request: dict, results: dict, *, truncated: bool) -> tuple:
+    """The worker's answer (status, type, body, headers): the page for ``results`` (a parsed
+    SPARQL JSON results document) to the request's query."""
+    query = request["query"]
+    variables = results.get("head", {}).get("vars", [])
+    rows = [[_cell(binding.get(name)) for name in variables]
+            for binding in results.get("results", {}).get("bindings", [])]
+    page = resources.html_template("results.html").render(
+        query=query, variables=variables, rows=rows, boolean=results.get("boolean"), truncated=truncated,
+        max_rows=request["max_rows"], csv=link(request, "csv"), json=link(request, "json"),
+        terms=dcat.terms_of_use()["en"])
+    return 200, "text/html; charset=utf-8", page.encode("utf-8"), dict(PAGE_POLICY)
+
+
+def link(request: dict, fmt: str) -> str:
+    """The same request in another format: its query and the graphs it was asked over."""
+    params = [("query", request["query"]), *(("default-graph-uri", iri) for iri in request.get("default_graphs", ())),
+              *(("named-graph-uri", iri) for iri in request.get("named_graphs", ())), ("format", fmt)]
+    return "/sparql?" + urlencode(params)
 
 
 def _cell(term: dict | None) -> dict:
