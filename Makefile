@@ -27,6 +27,7 @@ run: $(STAMP) $(WEB)
 	$(KG) build
 	$(KG) validate
 	$(KG) queries --run -o $(DIST)/queries
+	rm -f $(DIST)/welfare-kg.ttl  # where the full export went before private/: never beside what is published
 	$(KG) export --format turtle -o $(PRIVATE)/welfare-kg.ttl
 	$(KG) export --format turtle --public -o $(DIST)/welfare-kg-public.ttl
 	$(KG) export --format nt --public -o $(DIST)/welfare-kg-public.nt

@@ -83,7 +83,9 @@ def test_cq01_every_project_with_budget_and_precision_kept(dataset):
 
 def test_cq02_partners_of_mops_gdynia_is_proxima_in_slovakia(dataset):
     rows = run(dataset, "cq02-partners-of")
-    assert {(r["partner"], r["project"]) for r in rows} == {(ORG["mvo-proxima"], ERASMUS)}
+    # a row per pair of roles: MOPS Gdynia leads the project and takes part in it
+    assert sorted((r["partner"], r["project"], r["ownRole"].split("/")[-1]) for r in rows) == [
+        (ORG["mvo-proxima"], ERASMUS, "leadOrganisation"), (ORG["mvo-proxima"], ERASMUS, "participatingOrganisation")]
     assert str(rows[0]["country"]).endswith("/SVK") and str(rows[0]["countryLabel"]) == "Słowacja"
 
 
@@ -137,6 +139,21 @@ def test_cq04_money_is_never_summed_across_currencies(dataset):
     for row in rows:
         assert row.get("budget") is None or row.get("currency") is not None
     assert ("po-kl", "") in by_key and ("spo-rzl", "") in by_key
+
+
+def test_cq04_counts_the_money_of_a_programme_of_two_funds_once():
+    """A regional programme financed by the ESF and the ERDF gave two rows with the same money."""
+    from rdflib import Graph
+
+    data = Graph().parse(format="turtle", data="""
+        @prefix wkg: <https://w3id.org/welfare-kg/ontology/> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        @prefix schema: <https://schema.org/> . @prefix : <urn:x:> .
+        :rpo a wkg:FundingProgramme ; rdfs:label "RPO"@pl ; wkg:financedByFund :esf , :erdf .
+        :esf a wkg:Fund ; rdfs:label "EFS"@pl . :erdf a wkg:Fund ; rdfs:label "EFRR"@pl .
+        :p a wkg:Project ; wkg:fundedBy :rpo ; wkg:totalBudget [ schema:value 100.0 ; schema:currency "PLN" ] .""")
+    rows = list(data.query(queries.resolve("cq04-funding-by-programme").text))
+    assert len(rows) == 1
+    assert sorted(str(rows[0].fund).split(" + ")) == ["EFRR", "EFS"] and rows[0].budget.toPython() == Decimal("100.0")
 
 
 def test_cq04_names_the_fund_of_each_programme(dataset):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import functools
 import hashlib
+import re
 from importlib.metadata import version
 from pathlib import Path
 
@@ -217,8 +218,9 @@ def _add_temporal(graph: Graph, dataset: Dataset) -> None:
 
 
 def _bounds(date: Literal) -> tuple[str, str]:
-    """First and last day an xsd:date, gYearMonth or gYear literal can mean, as ISO text."""
-    text = str(date)[:10]
+    """First and last day an xsd:date, gYearMonth or gYear literal can mean, as ISO text
+    (a time zone, which these may carry, left out)."""
+    text = re.match(r"-?\d{4}(-\d{2}){0,2}", str(date)).group()
     if len(text) == 4:
         return f"{text}-01-01", f"{text}-12-31"
     if len(text) == 7:
