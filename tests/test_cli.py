@@ -498,6 +498,15 @@ def test_an_extension_naming_another_format_than_given_is_refused(capsys, cache_
     assert err == f"welfare-kg: -o {target} names the {named} format, but --format is {given}: change one of them\n"
 
 
+def test_an_iri_parameter_may_be_given_by_its_label(capsys, cache_dir):
+    """viz --focus took 'MVO Proxima'; query --param org= refused it."""
+    code, out, _ = run_cli(capsys, cache_dir, "query", "cq02-partners-of", "--param", "org=MVO Proxima",
+                           "--format", "csv")
+    assert code == 0 and "https://w3id.org/welfare-kg/id/organisation/mops-gdynia," in out
+    code, _, err = run_cli(capsys, cache_dir, "query", "cq02-partners-of", "--param", "org=ośrodek")
+    assert code == 2 and err.startswith("welfare-kg: --param org: 'ośrodek' matches ") and err.count("\n") == 1
+
+
 def test_an_iri_parameter_that_names_nothing_is_pointed_out(capsys, cache_dir):
     """A typo in an IRI looked like "no partners"; the answer stays empty, and stderr says why."""
     code, out, err = run_cli(capsys, cache_dir, "query", "cq02-partners-of", "--param", "org=organisation:mops-gdnyia",

@@ -535,6 +535,19 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
+def labels_resolved(dataset, item: queries.CatalogueQuery, params: dict[str, str]) -> dict[str, str]:
+    """The parameters, an IRI parameter given as a label ('MVO Proxima', as viz --focus takes
+    it) replaced by the one resource it names; IRIs and prefixed names as they are."""
+    from .views import resolve_entity
+
+    resolved = dict(params)
+    for parameter in item.parameters:
+        value = params.get(parameter.name)
+        if parameter.kind == "iri" and value is not None and (":" not in value or " " in value.strip()):
+            resolved[parameter.name] = resolve_entity(dataset, value.strip(), option=f"--param {parameter.name}")
+    return resolved
+
+
 def cmd_query(args) -> int:
     stdin_text = read_stdin() if args.query == "-" else None
     item = queries.resolve(args.query, stdin_text)
@@ -550,7 +563,7 @@ def cmd_query(args) -> int:
         raise UsageError(f"{item.name}: a {kind} answer is written as {', '.join(results.FORMATS)}; "
                          f"{args.format_asked_by} asks for {args.format}, which is for CONSTRUCT and DESCRIBE answers")
     dataset = open_graph(args)
-    params = parse_params(args.param)
+    params = labels_resolved(dataset, item, parse_params(args.param))
     for name, iri in queries.unknown_resources(dataset, item, params):
         print(f"welfare-kg: note: parameter {name}: <{iri}> is in no triple of the graph, so nothing can "
               f"match it (a typo?)", file=sys.stderr)

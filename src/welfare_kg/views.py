@@ -58,9 +58,10 @@ def palette() -> dict[str, str]:
     return dict(spec["colours"])
 
 
-def resolve_entity(dataset: Dataset, text: str, drawn=()) -> str:
+def resolve_entity(dataset: Dataset, text: str, drawn=(), option: str = "--focus") -> str:
     """An IRI, a prefixed name, or a label (case-insensitive) matching exactly one resource,
-    or exactly one of those ``drawn`` (a project's name is also in its source page's label)."""
+    or exactly one of those ``drawn`` (a project's name is also in its source page's label);
+    a complaint names ``option``."""
     if ":" in text and " " not in text:
         try:
             return str(expand_iri(text, "focus"))
@@ -81,9 +82,9 @@ def resolve_entity(dataset: Dataset, text: str, drawn=()) -> str:
     if len(candidates) == 1:
         return candidates.pop()
     if not candidates:
-        raise UsageError(f"--focus: nothing is labelled '{text}'")
+        raise UsageError(f"{option}: nothing is labelled '{text}'")
     listing = "; ".join(sorted(candidates)[:12])
-    raise UsageError(f"--focus: '{text}' matches {len(candidates)} resources, say which: {listing}")
+    raise UsageError(f"{option}: '{text}' matches {len(candidates)} resources, say which: {listing}")
 
 
 def build(dataset: Dataset, view: View, *, lang: str = "pl", focus: str | None = None, hops: int = 1,
