@@ -438,6 +438,12 @@ def test_an_entity_page_speaks_the_language_the_browser_asks_for(server):
     assert "Accept-Language" not in listed(fetch(url, headers={"Accept": "text/turtle"})[1], "Vary")
 
 
+def test_an_entity_page_shows_a_period_s_start_before_its_end(server):
+    for lang, start, end in (("pl", ">początek</a>", ">koniec</a>"), ("en", ">start date</a>", ">end date</a>")):
+        page = curl("-H", "Accept: text/html", f"{server.url}/id/project/sami-sobie-2006?lang={lang}")
+        assert start in page and end in page and page.index(start) < page.index(end), lang
+
+
 def test_ontology_and_vocabulary_iris_dereference(server):
     for path in ("/ontology", "/ontology/Project", "/vocab/method/job-shadowing"):
         status, _, body = fetch(server.url + path, headers={"Accept": "text/turtle"})
