@@ -10,7 +10,8 @@ then runs the catalogue on an in-memory copy of the files (``load-in-memory``), 
 export need no union made first). Each side runs in its own child process, so its peak RSS
 (``ru_maxrss``) is its own. Ours runs alone, as its figures are held to absolute targets.
 rdflib's side then runs as two processes side by side, one per core (``RDFLIB_LANES``), each
-loading every file and running its share of rdflib's tasks (:func:`lanes`): its Python is
+loading every file, then taking rdflib's tasks one at a time, longest first, as it is free
+(:func:`claimed`, :func:`longest_first`): its Python is
 single-threaded, and two such processes did not slow each other here, so its figures are
 those of one process at a time, in less wall time (each lane still parses every file). Its
 build figure is the quicker lane's.
@@ -56,6 +57,7 @@ is inflated by about that share.
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
 import math
@@ -74,7 +76,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager, nullcontext, suppress
 from pathlib import Path
 
 from . import cores, generate, queries, resources, store
@@ -258,15 +260,20 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 def run_side(side: str, files: list[Path], *, repeat: int, cap: float | None, validate_cap: float | None,
              organisations: list[str] | None, work_dir: Path, label: str | None = None,
-             tasks: list[str] | None = None, query_caps: dict[str, float] | None = None,
-             log=lambda message: None) -> dict:
-    """Load, then run ``tasks`` (catalogue query names, and on rdflib's side ``validate`` and
-    ``export``; all of them if None) on one side, each query under its ``query_caps`` entry
-    or else ``cap``; seconds, None = capped. Phases are named after ``label`` (the side)."""
+             tasks: list[str] | None = None, queue: Path | None = None,
+             query_caps: dict[str, float] | None = None, log=lambda message: None) -> dict:
+    """Load, then run on one side the ``tasks`` (catalogue query names, and on rdflib's side
+    ``validate`` and ``export``; all of them if None), or those it takes from ``queue`` (see
+    :func:`claimed`) one after another, each query under its ``query_caps`` entry or else
+    ``cap``; seconds, None = capped. Phases are named after ``label`` (the side): ours has
+    one for its catalogue, rdflib's one per task (its lanes' progress)."""
     label = label or side
-    tasks = tasks if tasks is not None else [item.name for item in queries.catalogue()] + ["validate", "export"]
+    if queue is not None:
+        tasks = claimed(queue)
+    elif tasks is None:
+        tasks = [item.name for item in queries.catalogue()] + (["validate", "export"] if side == "rdflib" else [])
     query_caps = query_caps or {}
-    figures: dict = {"side": side, "queries": {}, "phases": {}, "tasks": tasks}
+    figures: dict = {"side": side, "queries": {}, "phases": {}, "tasks": []}
     phases = figures["phases"]
     organisations = list(organisations) if organisations is not None else None
     if side == "ours":
@@ -295,40 +302,72 @@ def run_side(side: str, files: list[Path], *, repeat: int, cap: float | None, va
             figures["build"], dataset = timed(load)
         figures["load"] = figures["build"]
     dataset.query("ASK {}")  # rdflib imports its SPARQL engine here once, not in every forked run
-    with phase(phases, f"{label}: queries", log):
-        for item in queries.catalogue():
-            if item.name in tasks:
-                figures["queries"][item.name] = _query_figures(
-                    dataset, item, parameter_sets(item, organisations), repeat=repeat,
-                    cap=query_caps.get(item.name, cap))
-    # Its own or a query copy's, whichever was larger (a copy holds the loaded data and its query's).
-    figures["peak_rss_mb"] = max(resource.getrusage(who).ru_maxrss
-                                 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
-    if side == "rdflib" and "validate" in tasks:
-        from .validate import validate_graph
-
-        with phase(phases, f"{label}: validate", log):
-            figures["validate"], figures["conforms"], figures["validate_rss_mb"] = _once_in_child(
-                lambda: validate_graph(dataset, engine="pyshacl").conforms, validate_cap)
-    if side == "rdflib" and "export" in tasks:
-        with phase(phases, f"{label}: export", log):
-            figures["export"], _, figures["export_rss_mb"] = _once_in_child(
-                lambda: len(dataset.serialize(format="turtle", encoding="utf-8")), validate_cap)
+    catalogue = {item.name: item for item in queries.catalogue()}
+    # Its own peak RSS or a query copy's, whichever was larger (a copy holds the loaded data
+    # and its query's); validation and export report their copy's apart.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    each = (lambda task: phase(phases, f"{label}: {task}", log)) if side == "rdflib" else (lambda task: nullcontext())
+    with phase(phases, f"{label}: queries", log) if side == "ours" else nullcontext():
+        for task in tasks:
+            figures["tasks"].append(task)
+            with each(task):
+                peak = max(peak, _run_task(task, dataset, figures, catalogue, organisations, repeat=repeat,
+                                           cap=query_caps.get(task, cap), validate_cap=validate_cap))
+    figures["peak_rss_mb"] = max(peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     figures["organisations"] = organisations
     return figures
+
+
+def _run_task(task: str, dataset, figures: dict, catalogue: dict, organisations: list[str], *, repeat: int,
+              cap: float | None, validate_cap: float | None) -> float:
+    """One task of :func:`run_side`, its figures put in ``figures``; the peak RSS of a query's copy (else 0)."""
+    if task == "validate":
+        from .validate import validate_graph
+
+        figures["validate"], figures["conforms"], figures["validate_rss_mb"] = _once_in_child(
+            lambda: validate_graph(dataset, engine="pyshacl").conforms, validate_cap)
+        return 0.0
+    if task == "export":
+        figures["export"], _, figures["export_rss_mb"] = _once_in_child(
+            lambda: len(dataset.serialize(format="turtle", encoding="utf-8")), validate_cap)
+        return 0.0
+    item = catalogue[task]
+    figures["queries"][task] = _query_figures(dataset, item, parameter_sets(item, organisations), repeat=repeat,
+                                              cap=cap)
+    return figures["queries"][task]["rss_mb"]
+
+
+def claimed(queue: Path):
+    """The tasks of ``queue`` (a JSON list) that no other process has taken yet, one at a
+    time as this one is free: each lane takes the next task when it is done with its last,
+    so no lane waits while another has several left. The count taken so far is kept beside
+    the list, read and raised under an exclusive lock."""
+    tasks = json.loads(queue.read_text(encoding="utf-8"))
+    while True:
+        with open(queue.with_suffix(".taken"), "a+", encoding="ascii") as taken:
+            fcntl.flock(taken, fcntl.LOCK_EX)  # released as the file closes
+            taken.seek(0)
+            count = int(taken.read() or 0)
+            if count >= len(tasks):
+                return
+            taken.seek(0)
+            taken.truncate()
+            taken.write(str(count + 1))
+        yield tasks[count]
 
 
 def _query_figures(dataset, item: queries.CatalogueQuery, params: list[dict[str, str]], *, repeat: int,
                    cap: float | None) -> dict:
     """p50, p95 and slowest of ``repeat`` runs cycling through ``params``; the first capped run ends them."""
-    results, _ = timed_in_child(lambda n: queries.run_csv(dataset, item, params[n % len(params)]), cap,
-                                runs=repeat, keep=lambda csv: csv.count("\n") - 1)
+    results, rss_mb = timed_in_child(lambda n: queries.run_csv(dataset, item, params[n % len(params)]), cap,
+                                     runs=repeat, keep=lambda csv: csv.count("\n") - 1)
     runs = [seconds for seconds, _ in results]
     capped = len(results) < repeat
     return {"p50": None if capped else statistics.median(runs),
             "p95": None if capped else _percentile(runs, 0.95),
             "slowest": None if capped else max(runs),
-            "runs": len(runs), "rows_first": results[0][1] if results else None, "capped": capped}
+            "runs": len(runs), "rows_first": results[0][1] if results else None, "capped": capped,
+            "rss_mb": rss_mb}
 
 
 def welfare_kg(arguments: list[str], work_dir: Path, cap: float | None) -> dict:
@@ -632,11 +671,13 @@ def _measure(data: Path, work: Path, options: dict, phases: dict[str, float], lo
         change_one_budget(data)
         ours["changed"] = welfare_kg(["validate", "--changed", "--data", str(data)], work, validate_cap)
     query_caps = rdflib_caps(ours["queries"], cap)
-    plan = lanes({**query_caps, "validate": validate_cap, "export": validate_cap},
-                 min(RDFLIB_LANES, cores.usable()))
+    order = longest_first({**query_caps, "validate": validate_cap, "export": validate_cap})
+    queue = work / "rdflib-tasks.json"
+    queue.write_text(json.dumps(order), encoding="utf-8")
+    count = min(RDFLIB_LANES, cores.usable(), len(order))
     runs = [("rdflib", {**options, "organisations": ours["organisations"], "label": f"rdflib {number}",
-                        "tasks": tasks, "query_caps": query_caps}) for number, tasks in enumerate(plan, 1)]
-    side_by_side = f"{len(plan)} processes side by side" if len(plan) > 1 else "one process"
+                        "queue": str(queue), "query_caps": query_caps}) for number in range(1, count + 1)]
+    side_by_side = f"{count} processes side by side" if count > 1 else "one process"
     with phase(phases, f"rdflib: load, queries, validate, export ({side_by_side})", log):
         theirs = merge_lanes(_sides(runs, files, work, log), query_caps)
     # A fresh process parses every file first: once that took longer than the cap, the load
@@ -658,16 +699,10 @@ def rdflib_caps(ours_queries: dict[str, dict], cap: float) -> dict[str, float]:
             for name, figures in ours_queries.items()}
 
 
-def lanes(task_seconds: dict[str, float], count: int) -> list[list[str]]:
-    """The tasks in ``count`` lanes of about the same length: the longest first, each onto the
-    lane with the least so far. A task's seconds are its cap, which bounds it."""
-    plan: list[list[str]] = [[] for _ in range(count)]
-    lengths = [0.0] * count
-    for name in sorted(task_seconds, key=lambda name: (-task_seconds[name], name)):
-        shortest = lengths.index(min(lengths))
-        plan[shortest].append(name)
-        lengths[shortest] += task_seconds[name]
-    return [tasks for tasks in plan if tasks]
+def longest_first(task_seconds: dict[str, float]) -> list[str]:
+    """The order rdflib's lanes take their tasks in: the longest first (a task's seconds are its
+    cap, which bounds it), so that the last ones, taken as lanes free up, are short."""
+    return sorted(task_seconds, key=lambda name: (-task_seconds[name], name))
 
 
 def merge_lanes(figures: list[dict], query_caps: dict[str, float]) -> dict:
@@ -862,7 +897,8 @@ def _main(argv: list[str]) -> int:
             figures = run_side(side, files, repeat=options["repeat"], cap=options["cap"],
                                validate_cap=options["validate_cap"], organisations=options.get("organisations"),
                                work_dir=Path(options["work_dir"]), label=options.get("label"),
-                               tasks=options.get("tasks"), query_caps=options.get("query_caps"),
+                               tasks=options.get("tasks"), queue=Path(options["queue"]) if "queue" in options else None,
+                               query_caps=options.get("query_caps"),
                                log=lambda message: print(PHASE_MARK + message, file=sys.stderr, flush=True))
         except WelfareKGError as error:  # its message is the last line the bench reads
             print(error, file=sys.stderr)
