@@ -616,9 +616,8 @@ def catalogue_tabs() -> list[dict]:
         except UsageError:
             text = item.text
         tabs.append({"name": item.name, "summary": item.summary, "description": item.description,
-                     "query": text, "href": "/sparql?query=" + quote(text, safe="") + "&format=html",
-                     "json": "/sparql?query=" + quote(text, safe="") + "&format=json",
-                     "csv": "/sparql?query=" + quote(text, safe="") + "&format=csv"})
+                     "query": text, **{key: f"/sparql?query={quote(text, safe='')}&format={fmt}"
+                                       for key, fmt in (("href", "html"), ("json", "json"), ("csv", "csv"))}})
     return tabs
 
 
