@@ -86,7 +86,7 @@ SECOND_PROCESS_QUERY = ("cq05-active-in-year", {"year": "2010"})
 SERVE_START_CAP = 600.0  # seconds serve may take to load the graph into its query workers
 YEARS = ("2006", "2010", "2015", "2020")
 # rdflib's side runs as this many processes side by side, one per core, each loading the data
-# and running its share of the tasks. Its Python is single-threaded, and on this project's
+# and then taking rdflib's tasks as it is free. Its Python is single-threaded, and on this project's
 # 2-core machine two of them did not slow each other: two parses of 480,000 triples took
 # 9.8-9.9 s side by side and 10.0-10.1 s one at a time; at 20,000 projects cq06 took
 # 1.06-1.22 s beside cq08 and 1.07-1.21 s alone, cq08 1.85-2.00 s either way.
